@@ -1,0 +1,33 @@
+-- Labelled tracks whose sources all agree on the mood, with their current features.
+with labels as (
+    select track_id, mood
+    from {{ ref('int_track_observations') }}
+    where mood is not null
+),
+
+agreed as (
+    select track_id, any_value(mood) as mood
+    from labels
+    group by track_id
+    having count(distinct mood) = 1
+),
+
+features as (
+    select * from {{ ref('track_features') }}
+)
+
+select
+    features.track_id,
+    features.length,
+    features.danceability,
+    features.acousticness,
+    features.energy,
+    features.instrumentalness,
+    features.liveness,
+    features.valence,
+    features.loudness,
+    features.speechiness,
+    features.tempo,
+    agreed.mood
+from agreed
+inner join features on agreed.track_id = features.track_id

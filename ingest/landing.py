@@ -1,0 +1,77 @@
+"""The landing zone: one folder per source, Parquet files with explicit Arrow schemas.
+
+dbt declares each folder as a source over a glob. A glob that matches no file fails the
+whole `dbt build`, so every folder always holds a zero-row `_schema.parquet`.
+"""
+
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from moodcast import settings
+from moodcast.contract import FEATURES
+
+SCHEMA_FILE_NAME = "_schema.parquet"
+SOURCE_FILE_METADATA_KEY = b"moodcast.source_file"
+LINEAGE_FIELDS = [
+    pa.field("source_file", pa.string(), nullable=False),
+    pa.field("source_row", pa.int64(), nullable=False),  # 1-based data row (header excluded)
+    pa.field("source_sha256", pa.string(), nullable=False),
+    pa.field("ingested_at", pa.timestamp("us", tz="UTC"), nullable=False),
+]
+
+FILE_TRACKS_SCHEMA = pa.schema(
+    [
+        pa.field("track_id", pa.string(), nullable=False),
+        pa.field("track_name", pa.string()),
+        pa.field("artist_name", pa.string()),
+        pa.field("album_name", pa.string()),
+        *(pa.field(name, pa.int64() if name == "length" else pa.float64(), nullable=False) for name in FEATURES),
+        pa.field("mood", pa.string()),  # null: an unlabelled track (a catalog to score)
+        *LINEAGE_FIELDS,
+    ]
+)
+
+FILE_REJECTS_SCHEMA = pa.schema(
+    [
+        pa.field("track_reference", pa.string()),  # the id as written in the file, if any
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("raw_record", pa.string(), nullable=False),  # the whole row, as JSON
+        *LINEAGE_FIELDS,
+    ]
+)
+
+# Folder name under landing/ → schema. dbt's sources (dbt_project/models/staging) name the same folders.
+SOURCES: dict[str, pa.Schema] = {
+    "files": FILE_TRACKS_SCHEMA,
+    "file_rejects": FILE_REJECTS_SCHEMA,
+}
+
+
+def source_dir(source: str) -> Path:
+    return settings.landing_dir() / source
+
+
+def ensure_landing_zone() -> None:
+    """Create every source folder with its zero-row schema file, so no dbt glob is ever empty."""
+    for source, schema in SOURCES.items():
+        schema_file = source_dir(source) / SCHEMA_FILE_NAME
+        if not schema_file.exists():
+            write_atomically(schema.empty_table(), schema_file)
+
+
+def write_atomically(table: pa.Table, path: Path) -> None:
+    """Write to a temporary name, then rename: a reader sees the whole file or none of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, temporary, compression="zstd")
+    os.replace(temporary, path)
+
+
+def landed_source_file(path: Path) -> str | None:
+    """The input file a landed Parquet file came from, as recorded in its metadata."""
+    metadata = pq.read_schema(path).metadata or {}
+    value = metadata.get(SOURCE_FILE_METADATA_KEY)
+    return value.decode() if value else None

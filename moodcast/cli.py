@@ -1,0 +1,35 @@
+"""What every moodcast command does the same way: logging, errors and exit codes."""
+
+import logging
+import sys
+from collections.abc import Callable
+
+from moodcast.errors import EXIT_INTERNAL, MoodcastError
+
+log = logging.getLogger("moodcast")
+
+
+def configure_logging(quiet: bool = False) -> None:
+    """Timestamped lines on stderr, so cron logs say when each step happened."""
+    logging.basicConfig(
+        level=logging.WARNING if quiet else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%Y-%m-%dT%H:%M:%S%z",
+        stream=sys.stderr,
+    )
+
+
+def run(main: Callable[[], None]) -> None:
+    """Run a command's main; turn a MoodcastError into its message and exit code."""
+    try:
+        main()
+    except MoodcastError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except Exception:
+        log.exception("internal error: please report it with the lines above")
+        sys.exit(EXIT_INTERNAL)
+    sys.exit(0)

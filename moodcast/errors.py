@@ -1,0 +1,20 @@
+"""Errors a user can act on, and the exit codes cron sees for them."""
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_BAD_INPUT = 2  # the input (a file, an argument, a row) is wrong: fix it and rerun
+EXIT_NOT_READY = 3  # an earlier stage has not run yet: run it first
+
+
+class MoodcastError(Exception):
+    """An error with a message meant for the user: what was wrong, where, and what to do."""
+
+    exit_code = EXIT_INTERNAL
+
+
+class BadInputError(MoodcastError):
+    exit_code = EXIT_BAD_INPUT
+
+
+class NotReadyError(MoodcastError):
+    exit_code = EXIT_NOT_READY
