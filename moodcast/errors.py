@@ -4,6 +4,7 @@ EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2  # the input (a file, an argument, a row) is wrong: fix it and rerun
 EXIT_NOT_READY = 3  # an earlier stage has not run yet: run it first
+EXIT_LOCKED = 75  # another process holds the warehouse (EX_TEMPFAIL): retry later
 
 
 class MoodcastError(Exception):
@@ -18,3 +19,7 @@ class BadInputError(MoodcastError):
 
 class NotReadyError(MoodcastError):
     exit_code = EXIT_NOT_READY
+
+
+class WarehouseLockedError(MoodcastError):
+    exit_code = EXIT_LOCKED

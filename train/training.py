@@ -1,0 +1,43 @@
+"""Fit and evaluate: the whole training procedure as one function of data and knobs."""
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from train.config import TrainConfig
+from train.data import Examples
+from train.evaluate import HoldoutReport, cross_validate, holdout_report
+from train.model import build_model, fit, predict_probabilities
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    model: keras.Model  # fitted on the training split; the hold-out report measures exactly this model
+    holdout: HoldoutReport
+    cv_accuracies: np.ndarray
+    history: dict[str, list[float]]
+    n_train: int
+    n_holdout: int
+
+
+def train_and_evaluate(examples: Examples, config: TrainConfig) -> TrainingOutcome:
+    train_rows, holdout_rows = train_test_split(
+        np.arange(len(examples)),
+        test_size=config.holdout_fraction,
+        stratify=examples.labels,
+        random_state=config.seed,
+    )
+    cv_accuracies = cross_validate(examples, config)
+    model = build_model(config, examples.features[train_rows])
+    holdout = (examples.features[holdout_rows], examples.labels[holdout_rows])
+    history = fit(model, examples.features[train_rows], examples.labels[train_rows], config, validation=holdout)
+    return TrainingOutcome(
+        model=model,
+        holdout=holdout_report(holdout[1], predict_probabilities(model, holdout[0])),
+        cv_accuracies=cv_accuracies,
+        history=history.history,
+        n_train=len(train_rows),
+        n_holdout=len(holdout_rows),
+    )
