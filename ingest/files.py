@@ -29,14 +29,14 @@ from moodcast.track_ids import TRACK_REFERENCE_PATTERN
 
 # Landing column → the header spellings recognised for it (compared lower-cased and trimmed).
 COLUMN_SPELLINGS: dict[str, tuple[str, ...]] = {
-    "track_reference": ("track_id", "id", "uri", "track_uri", "spotify_id", "url", "track_url"),
+    "track_id": ("track_id", "id", "uri", "track_uri", "spotify_id", "url", "track_url"),
     "length": ("length", "duration_ms"),
     "mood": ("mood",),
     "track_name": ("name", "track_name", "track", "title"),
     "artist_name": ("artist", "artists", "artist_name"),
     "album_name": ("album", "album_name"),
 }
-REQUIRED_COLUMNS = ("track_reference", *FEATURES)
+REQUIRED_COLUMNS = ("track_id", *FEATURES)
 READERS = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet"}
 
 
@@ -136,7 +136,9 @@ def resolve_columns(columns: list[str], path: Path) -> dict[str, str]:
     missing = [target for target in REQUIRED_COLUMNS if target not in found]
     if missing:
         described = ", ".join(
-            f"{target} (as {' or '.join(spellings[target])})" if len(spellings[target]) > 1 else target
+            f"{target} (as {', '.join(spellings[target][:-1])} or {spellings[target][-1]})"
+            if len(spellings[target]) > 1
+            else target
             for target in missing
         )
         raise BadInputError(
@@ -150,16 +152,16 @@ def check_rows(raw: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
     """Parse every value; `reason` is null for a usable row, else says everything wrong with it."""
     original_columns = [c for c in raw.columns if c != "source_row"]
     text = {target: pl.col(source).str.strip_chars() for target, source in columns.items()}
-    track_id = text["track_reference"].str.extract(TRACK_REFERENCE_PATTERN, 1)
+    track_id = text["track_id"].str.extract(TRACK_REFERENCE_PATTERN, 1)
     values = {feature: text[feature].cast(pl.Float64, strict=False) for feature in FEATURES}
     mood_text = text.get("mood", pl.lit(None, pl.String))
     mood = mood_text.str.to_lowercase().replace_strict({c.lower(): c for c in CLASSES}, default=None)
 
     problems = [
-        pl.when(is_blank(text["track_reference"]))
+        pl.when(is_blank(text["track_id"]))
         .then(pl.lit("track id is missing"))
         .when(track_id.is_null())
-        .then(pl.format("track id is not a Spotify track ID, URI or URL: '{}'", text["track_reference"])),
+        .then(pl.format("track id is not a Spotify track ID, URI or URL: '{}'", text["track_id"])),
         *(feature_problem(feature, text[feature], values[feature]) for feature in FEATURES),
         pl.when(~is_blank(mood_text) & mood.is_null()).then(
             pl.format(f"mood is not one of {', '.join(CLASSES)}: '{{}}'", mood_text)
@@ -169,9 +171,9 @@ def check_rows(raw: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
     return raw.select(
         "source_row",
         track_id.alias("track_id"),
-        text["track_reference"].alias("track_reference"),
+        text["track_id"].alias("track_reference"),
         *(text.get(name, pl.lit(None, pl.String)).alias(name) for name in ("track_name", "artist_name", "album_name")),
-        *(values[f].round(0).cast(pl.Int64) if f == "length" else values[f] for f in FEATURES),
+        *((values[f].round(0).cast(pl.Int64) if f == "length" else values[f]).alias(f) for f in FEATURES),
         mood.alias("mood"),
         pl.when(reason != "").then(reason).alias("reason"),
         pl.struct(original_columns).struct.json_encode().alias("raw_record"),

@@ -1,0 +1,56 @@
+"""Shared fixtures: every test gets its own MOODCAST_HOME, real DuckDB, real dbt, real Keras."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from moodcast import settings
+
+SEED_CSV = settings.REPO_ROOT / "data" / "data_moods.csv"
+CONFLICTS_CSV = settings.REPO_ROOT / "data" / "data_moods_800.csv"
+# Small enough to train in seconds; real enough to exercise every code path.
+QUICK_TRAINING = ["--epochs", "5", "--cv-folds", "2"]
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh, empty MOODCAST_HOME: no test ever touches the repository's warehouse/."""
+    path = tmp_path / "home"
+    monkeypatch.setenv(settings.HOME_VARIABLE, str(path))
+    return path
+
+
+def run_command(*args: str, home: Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run `python -m …` as a user would, against the given MOODCAST_HOME."""
+    environment = os.environ | {settings.HOME_VARIABLE: str(home)}
+    return subprocess.run(
+        [sys.executable, "-m", *args], env=environment, cwd=cwd or settings.REPO_ROOT,
+        capture_output=True, text=True, timeout=600,
+    )
+
+
+def run_ok(*args: str, home: Path) -> subprocess.CompletedProcess:
+    result = run_command(*args, home=home)
+    assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+@pytest.fixture(scope="session")
+def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse with the seed data ingested, built and a quick model trained (built once per session)."""
+    path = tmp_path_factory.mktemp("trained") / "home"
+    run_ok("ingest", "files", str(SEED_CSV), home=path)
+    run_ok("moodcast.build", home=path)
+    run_ok("train", *QUICK_TRAINING, home=path)
+    return path
+
+
+@pytest.fixture
+def trained(trained_home: Path, home: Path) -> Path:
+    """This test's own copy of the trained warehouse, so it may change it freely."""
+    shutil.copytree(trained_home, home)
+    return home

@@ -1,0 +1,109 @@
+"""A real `dbt build` over the landing zone: marts, label conflicts, and data tests that can fail."""
+
+import os
+from datetime import UTC, datetime
+
+import duckdb
+import polars as pl
+import pytest
+
+from ingest.files import ingest_file
+from ingest.landing import FILE_TRACKS_SCHEMA, source_dir, write_atomically
+from moodcast import settings
+from moodcast.contract import FEATURES
+from moodcast.build import dbt_build
+from tests.conftest import CONFLICTS_CSV, SEED_CSV
+
+NOW = datetime(2026, 11, 24, tzinfo=UTC)
+
+
+def query(sql: str) -> list[tuple]:
+    with duckdb.connect(str(settings.database_path()), read_only=True) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def count(table: str) -> int:
+    return query(f"select count(*) from {table}")[0][0]
+
+
+def test_the_seed_builds_one_row_per_track_in_every_mart():
+    ingest_file(SEED_CSV, NOW)
+
+    assert dbt_build([]) == 0
+
+    assert count("track_features") == count("training_examples") == 686
+    assert count("label_conflicts") == count("ingest_rejects") == 0
+    assert query("select mood, count(*) from training_examples group by mood order by mood") == [
+        ("Calm", 195), ("Energetic", 154), ("Happy", 140), ("Sad", 197)
+    ]
+
+
+def test_tracks_labelled_two_ways_are_listed_as_conflicts_and_left_out_of_training():
+    ingest_file(CONFLICTS_CSV, NOW)  # the article's 800 rows: 100 tracks are both Energetic and Happy
+
+    assert dbt_build([]) == 0
+
+    assert count("label_conflicts") == 100
+    assert query("select distinct moods_seen from label_conflicts") == [(["Energetic", "Happy"],)]
+    assert count("track_features") == 700
+    assert count("training_examples") == 600
+    assert count("training_examples join label_conflicts using (track_id)") == 0
+
+
+def test_an_unlabelled_catalog_is_scored_but_not_trained_on(tmp_path):
+    catalog = tmp_path / "catalog.csv"
+    pl.read_csv(SEED_CSV).drop("mood").with_columns(
+        pl.col("id").str.reverse().alias("id")  # other tracks, same features
+    ).write_csv(catalog)
+    ingest_file(SEED_CSV, NOW)
+    ingest_file(catalog, NOW)
+
+    assert dbt_build([]) == 0
+
+    assert count("track_features") == 2 * 686
+    assert count("training_examples") == 686
+
+
+def test_rejected_rows_are_queryable_with_their_reason(tmp_path):
+    bad = tmp_path / "bad.csv"
+    pl.read_csv(SEED_CSV).head(3).with_columns(pl.lit(2.0).alias("energy")).write_csv(bad)
+    ingest_file(bad, NOW)
+
+    assert dbt_build([]) == 0
+
+    assert query("select source_row, reason from ingest_rejects order by source_row") == [
+        (row, "energy is out of range (0.0 ≤ value ≤ 1.0): 2.0") for row in (1, 2, 3)
+    ]
+
+
+def test_a_build_before_any_ingest_succeeds_with_empty_marts():
+    assert dbt_build([]) == 0
+
+    assert count("track_features") == count("training_examples") == 0
+
+
+def test_a_failing_data_test_fails_the_build():
+    landed = ingest_file(SEED_CSV, NOW).landed
+    # Bypass ingest's checks, as a buggy ingester might, to land a value dbt's range test must catch.
+    forged = pl.read_parquet(landed).with_columns(
+        pl.when(pl.col("source_row") == 1).then(1.5).otherwise(pl.col("danceability")).alias("danceability")
+    )
+    write_atomically(forged.to_arrow().cast(FILE_TRACKS_SCHEMA), landed)
+
+    assert dbt_build([]) != 0
+
+
+def test_the_warehouse_views_work_from_any_directory(tmp_path):
+    ingest_file(SEED_CSV, NOW)
+    assert dbt_build([]) == 0
+    os.chdir(tmp_path)
+
+    assert count("stg_landing__file_tracks") == 686
+
+
+@pytest.mark.parametrize("table", ["track_features", "training_examples"])
+def test_marts_expose_the_ten_contract_features(table):
+    assert dbt_build([]) == 0
+
+    columns = [row[0] for row in query(f"select column_name from (describe {table})")]
+    assert [column for column in columns if column in FEATURES] == list(FEATURES)

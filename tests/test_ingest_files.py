@@ -1,0 +1,179 @@
+"""`python -m ingest files`: what lands, what is rejected and why, and that nothing is lost."""
+
+import csv
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+from ingest.files import ingest_file
+from ingest.landing import FILE_REJECTS_SCHEMA, FILE_TRACKS_SCHEMA, source_dir
+from moodcast.errors import BadInputError
+from tests.conftest import SEED_CSV, run_command
+
+NOW = datetime(2026, 11, 24, tzinfo=UTC)
+FEATURES_ROW = {
+    "length": "200000", "danceability": "0.5", "acousticness": "0.5", "energy": "0.5",
+    "instrumentalness": "0.1", "liveness": "0.1", "valence": "0.5", "loudness": "-7.5",
+    "speechiness": "0.05", "tempo": "120",
+}
+
+
+def track_id(number: int) -> str:
+    return f"{number:022d}"
+
+
+def write_csv(path: Path, rows: list[dict]) -> Path:
+    with path.open("w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def landed_rows(source: str) -> pl.DataFrame:
+    return pl.read_parquet(source_dir(source) / "*.parquet")
+
+
+def test_the_seed_file_lands_whole_with_the_explicit_schema_and_lineage():
+    result = ingest_file(SEED_CSV, NOW)
+
+    landed = pq.read_table(result.landed)
+    assert (result.accepted, result.rejected) == (686, 0)
+    assert landed.schema.remove_metadata() == FILE_TRACKS_SCHEMA
+    assert landed.column("source_row").to_pylist() == list(range(1, 687))
+    assert set(landed.column("source_file").to_pylist()) == {str(SEED_CSV)}
+
+
+def test_reingesting_the_same_file_changes_nothing():
+    first = ingest_file(SEED_CSV, NOW)
+    before = sorted(p.name for p in source_dir("files").iterdir())
+
+    second = ingest_file(SEED_CSV, datetime.now(UTC))
+
+    assert second.unchanged and second.landed == first.landed
+    assert sorted(p.name for p in source_dir("files").iterdir()) == before
+    assert landed_rows("files").height == 686
+
+
+def test_common_spellings_of_id_and_duration_are_normalised(tmp_path):
+    rows = [
+        {"uri": f"spotify:track:{track_id(1)}", "duration_ms": "1000", **FEATURES_ROW},
+        {"uri": f"https://open.spotify.com/intl-fr/track/{track_id(2)}?si=x", "duration_ms": "2000.4", **FEATURES_ROW},
+    ]
+    for row in rows:
+        del row["length"]
+    source = write_csv(tmp_path / "catalog.csv", rows)
+
+    ingest_file(source, NOW)
+
+    landed = landed_rows("files").sort("source_row")
+    assert landed["track_id"].to_list() == [track_id(1), track_id(2)]
+    assert landed["length"].to_list() == [1000, 2000]
+    assert landed["mood"].to_list() == [None, None]  # no mood column: a catalog to score
+
+
+def test_parquet_files_are_ingested_like_csv(tmp_path):
+    source = tmp_path / "seed.parquet"
+    pl.read_csv(SEED_CSV).write_parquet(source)
+
+    result = ingest_file(source, NOW)
+
+    assert (result.accepted, result.rejected) == (686, 0)
+    assert landed_rows("files")["mood"].value_counts().height == 4
+
+
+def test_unusable_rows_are_rejected_with_a_reason_and_nothing_is_lost(tmp_path):
+    good = {"id": track_id(1), **FEATURES_ROW, "mood": "happy"}
+    rows = [
+        good,
+        {**good, "id": "not-a-track"},
+        {**good, "id": track_id(3), "energy": "loud"},
+        {**good, "id": track_id(4), "tempo": ""},
+        {**good, "id": track_id(5), "valence": "1.7"},
+        {**good, "id": track_id(6), "mood": "Grumpy"},
+        {**good, "id": track_id(7), "tempo": "0"},  # Spotify's "no tempo detected": valid
+    ]
+    source = write_csv(tmp_path / "labelled.csv", rows)
+
+    result = ingest_file(source, NOW)
+
+    rejects = pq.read_table(source_dir("file_rejects") / result.landed.name)
+    assert rejects.schema.remove_metadata() == FILE_REJECTS_SCHEMA
+    reasons = dict(zip(rejects.column("source_row").to_pylist(), rejects.column("reason").to_pylist()))
+    assert reasons == {
+        2: "track id is not a Spotify track ID, URI or URL: 'not-a-track'",
+        3: "energy is not a number: 'loud'",
+        4: "tempo is missing",
+        5: "valence is out of range (0.0 ≤ value ≤ 1.0): 1.7",
+        6: "mood is not one of Calm, Energetic, Happy, Sad: 'Grumpy'",
+    }
+    assert result.accepted + result.rejected == len(rows)
+    assert landed_rows("files")["mood"].to_list() == ["Happy", "Happy"]
+    assert json.loads(rejects.column("raw_record")[0].as_py())["id"] == "not-a-track"
+
+
+def test_a_row_with_several_problems_lists_them_all(tmp_path):
+    source = write_csv(tmp_path / "bad.csv", [{"id": "x", **FEATURES_ROW, "danceability": "-1", "mood": "?"}])
+
+    result = ingest_file(source, NOW)
+
+    reason = pq.read_table(source_dir("file_rejects") / result.landed.name).column("reason")[0].as_py()
+    assert reason.split("; ") == [
+        "track id is not a Spotify track ID, URI or URL: 'x'",
+        "danceability is out of range (0.0 ≤ value ≤ 1.0): -1",
+        "mood is not one of Calm, Energetic, Happy, Sad: '?'",
+    ]
+
+
+def test_a_new_version_of_a_file_replaces_the_old_one(tmp_path):
+    source = tmp_path / "catalog.csv"
+    write_csv(source, [{"id": track_id(1), **FEATURES_ROW}, {"id": track_id(2), **FEATURES_ROW}])
+    ingest_file(source, NOW)
+
+    write_csv(source, [{"id": track_id(1), **FEATURES_ROW, "energy": "0.9"}])
+    ingest_file(source, NOW)
+
+    landed = landed_rows("files")
+    assert landed["track_id"].to_list() == [track_id(1)]
+    assert landed["energy"].to_list() == [0.9]
+    assert len(list(source_dir("file_rejects").glob("catalog-*.parquet"))) == 1
+
+
+def test_a_file_missing_feature_columns_is_refused_by_name(tmp_path):
+    source = write_csv(tmp_path / "partial.csv", [{"id": track_id(1), "energy": "0.5", "tempo": "120"}])
+
+    with pytest.raises(BadInputError) as raised:
+        ingest_file(source, NOW)
+
+    assert str(raised.value).startswith(
+        f"{source}: missing required column(s): length (as length or duration_ms), danceability, "
+        "acousticness, instrumentalness, liveness, valence, loudness, speechiness. "
+    )
+    assert not list(source_dir("files").glob("partial-*"))
+
+
+def test_the_command_lands_good_files_and_fails_for_unusable_ones(tmp_path, home):
+    binary = tmp_path / "cover.csv"
+    binary.write_bytes(bytes(range(256)) * 4)
+    prose = tmp_path / "notes.csv"
+    prose.write_text("Dear diary,\ntoday I listened to music.\n")
+
+    result = run_command("ingest", "files", str(SEED_CSV), str(binary), str(prose), home=home)
+
+    assert result.returncode == 2
+    assert f"{SEED_CSV}: 686 rows: 686 accepted, 0 rejected" in result.stdout
+    assert f"{binary}: could not be read as a CSV table" in result.stderr
+    assert f"{prose}: missing required column(s): track_id (as track_id, id, uri, track_uri, spotify_id, url or track_url)" in result.stderr
+    assert "2 of 3 file(s) could not be ingested" in result.stderr
+    assert pl.read_parquet(home / "landing" / "files" / "*.parquet").height == 686
+
+
+def test_a_missing_file_is_named(tmp_path, home):
+    result = run_command("ingest", "files", str(tmp_path / "nowhere.csv"), home=home)
+
+    assert result.returncode == 2
+    assert f"{tmp_path / 'nowhere.csv'}: no such file" in result.stderr

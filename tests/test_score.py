@@ -1,0 +1,110 @@
+"""Scoring: one well-formed prediction per track, replaced atomically, with clear refusals."""
+
+import shutil
+from datetime import UTC, datetime
+
+import duckdb
+import keras
+import numpy as np
+
+from moodcast import registry, settings
+from moodcast.contract import CLASSES, FEATURES, PROBABILITY_COLUMNS
+from score.catalog import score_catalog
+from tests.conftest import run_command, run_ok
+
+
+def query(sql: str) -> list[tuple]:
+    with duckdb.connect(str(settings.database_path()), read_only=True) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def test_every_track_gets_one_well_formed_prediction(trained):
+    result = run_ok("score", home=trained)
+
+    assert query("select count(*), count(distinct track_id) from predictions") == [(686, 686)]
+    assert query("select count(*) from predictions anti join track_features using (track_id)") == [(0,)]
+    rows = query(f"select mood, confidence, {', '.join(PROBABILITY_COLUMNS)}, model_version from predictions")
+    probabilities = np.array([row[2:6] for row in rows])
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-6)
+    assert [row[0] for row in rows] == [CLASSES[i] for i in probabilities.argmax(axis=1)]
+    assert [row[1] for row in rows] == list(probabilities.max(axis=1))
+    assert {row[6] for row in rows} == {registry.current().version}
+    assert "total" in result.stdout and "686" in result.stdout
+
+
+def test_predictions_match_the_exported_keras_model(trained):
+    run_ok("score", home=trained)
+    rows = query(f"select {', '.join(FEATURES)}, {', '.join(PROBABILITY_COLUMNS)} "
+                 "from track_features join predictions using (track_id) order by track_id limit 200")
+    features = np.array([row[:10] for row in rows], dtype=np.float32)
+    model = keras.saving.load_model(registry.current().model_file)
+
+    expected = model.predict(features, verbose=0)
+
+    np.testing.assert_allclose(np.array([row[10:] for row in rows]), expected, atol=1e-6)
+
+
+def test_scoring_again_replaces_the_predictions_without_duplicates(trained):
+    run_ok("score", home=trained)
+    first_scored_at = query("select distinct scored_at from predictions")
+
+    run_ok("score", home=trained)
+
+    assert query("select count(*), count(distinct track_id) from predictions") == [(686, 686)]
+    assert query("select distinct scored_at from predictions") != first_scored_at
+
+
+def test_the_mood_counts_sum_to_the_catalog(trained):
+    result = run_ok("score", home=trained)
+
+    counts = dict(query("select mood, count(*) from predictions group by mood"))
+    for mood, tracks in counts.items():
+        assert f"{mood:<10} {tracks:>8}" in result.stdout
+    assert sum(counts.values()) == 686
+    assert f"{'total':<10} {686:>8}" in result.stdout
+
+
+def test_without_a_model_scoring_says_to_train_first(trained):
+    shutil.rmtree(trained / "models")
+
+    result = run_command("score", home=trained)
+
+    assert result.returncode == 3
+    assert "run `make train` first" in result.stderr
+
+
+def test_a_catalog_missing_a_feature_is_refused_and_predictions_are_kept(trained):
+    run_ok("score", home=trained)
+    before = query("select * from predictions order by track_id")
+    with duckdb.connect(str(settings.database_path())) as connection:
+        connection.execute("create or replace table track_features as select * exclude (tempo) from track_features")
+
+    result = run_command("score", home=trained)
+
+    assert result.returncode == 2
+    assert "track_features lacks feature column(s) the model needs: tempo" in result.stderr
+    assert query("select * from predictions order by track_id") == before
+
+
+def test_an_empty_catalog_is_refused(trained):
+    with duckdb.connect(str(settings.database_path())) as connection:
+        connection.execute("delete from track_features")
+
+    result = run_command("score", home=trained)
+
+    assert result.returncode == 3
+    assert "track_features is empty: there is nothing to score" in result.stderr
+
+
+def test_a_reader_of_the_old_predictions_is_never_shown_a_partial_table(trained):
+    run_ok("score", home=trained)
+    with duckdb.connect(str(settings.database_path())) as connection:
+        reader = connection.cursor()
+        reader.begin()
+        before = reader.execute("select count(*), max(scored_at) from predictions").fetchall()
+        score_catalog(connection, registry.current(), datetime.now(UTC))
+
+        assert reader.execute("select count(*), max(scored_at) from predictions").fetchall() == before
+        reader.commit()
+        after = reader.execute("select count(*), max(scored_at) from predictions").fetchall()
+    assert after[0][0] == 686 and after[0][1] > before[0][1]

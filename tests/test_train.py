@@ -1,0 +1,120 @@
+"""Training: the exported model, its metadata, model_runs, reproducibility and clear refusals."""
+
+import json
+
+import duckdb
+import keras
+import numpy as np
+import pytest
+
+from moodcast import registry, settings
+from moodcast.contract import CLASSES, FEATURES
+from moodcast.errors import BadInputError
+from tests.conftest import QUICK_TRAINING, run_command, run_ok
+from train.config import TrainConfig
+from train.data import Examples, check_enough, read_examples
+from train.model import build_model
+from train.training import train_and_evaluate
+
+QUICK = TrainConfig(epochs=5, cv_folds=2)
+
+
+def examples_from(trained_home) -> Examples:
+    with duckdb.connect(str(trained_home / "moods.duckdb"), read_only=True) as connection:
+        return read_examples(connection)
+
+
+def test_the_model_scales_raw_features_inside_itself_onto_the_training_range():
+    rng = np.random.default_rng(0)
+    training = rng.uniform([1e5, 0, -60, 0], [6e5, 1, 0, 220], size=(50, 4)).repeat([3, 3, 2, 2], axis=1)
+    model = build_model(QUICK, training.astype(np.float32))
+
+    scaled = np.asarray(model.get_layer("min_max_scaling")(training.astype(np.float32)))
+
+    np.testing.assert_allclose(scaled.min(axis=0), 0, atol=1e-6)
+    np.testing.assert_allclose(scaled.max(axis=0), 1, atol=1e-6)
+
+
+def test_training_exports_a_complete_version_and_records_the_run(trained_home, home):
+    version_dirs = [d for d in (trained_home / "models").iterdir() if not d.name.startswith(".")]
+    assert len(version_dirs) == 1
+    version = version_dirs[0]
+    assert {p.name for p in version.iterdir()} == {"model.keras", "metadata.json", "confusion_matrix.png"}
+
+    metadata = json.loads((version / "metadata.json").read_text())
+    assert metadata["features"] == list(FEATURES) and metadata["classes"] == list(CLASSES)
+    assert metadata["data"]["fingerprint"] == examples_from(trained_home).fingerprint()
+    assert metadata["data"]["n_train"] + metadata["data"]["n_holdout"] == 686
+    assert set(metadata["versions"]) >= {"keras", "tensorflow-cpu", "scikit-learn"}
+
+    with duckdb.connect(str(trained_home / "moods.duckdb"), read_only=True) as connection:
+        runs = connection.execute(
+            "select model_version, n_train, cv_folds, holdout_accuracy, data_fingerprint from model_runs"
+        ).fetchall()
+    assert runs == [(version.name, metadata["data"]["n_train"], 2, metadata["metrics"]["holdout_accuracy"],
+                     metadata["data"]["fingerprint"])]
+
+
+def test_the_exported_model_takes_raw_features_and_gives_probabilities(trained_home):
+    model = keras.saving.load_model(next((trained_home / "models").glob("2*")) / "model.keras")
+    raw = examples_from(trained_home).features[:20]
+
+    probabilities = np.asarray(model(raw))
+
+    assert probabilities.shape == (20, len(CLASSES))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)
+
+
+def test_the_same_data_and_seed_give_the_same_metrics(trained_home):
+    examples = examples_from(trained_home)
+
+    first, second = (train_and_evaluate(examples, QUICK) for _ in range(2))
+
+    np.testing.assert_array_equal(first.cv_accuracies, second.cv_accuracies)
+    assert first.holdout.accuracy == second.holdout.accuracy
+    np.testing.assert_array_equal(first.holdout.confusion, second.holdout.confusion)
+
+
+def test_the_fingerprint_ignores_row_order_but_not_content(trained_home):
+    examples = examples_from(trained_home)
+    shuffled = np.random.default_rng(1).permutation(len(examples))
+    relabelled = examples.labels.copy()
+    relabelled[0] = (relabelled[0] + 1) % len(CLASSES)
+
+    same = Examples(examples.track_ids[shuffled], examples.features[shuffled], examples.labels[shuffled])
+    changed = Examples(examples.track_ids, examples.features, relabelled)
+
+    assert same.fingerprint() == examples.fingerprint() != changed.fingerprint()
+
+
+def test_too_few_examples_of_a_mood_is_refused_with_the_counts():
+    examples = Examples(np.array(["a", "b", "c", "d"]), np.zeros((4, 10), np.float32), np.array([0, 1, 2, 3]))
+
+    with pytest.raises(BadInputError, match=r"\(Calm: 1, Energetic: 1, Happy: 1, Sad: 1\).*at least 10"):
+        check_enough(examples, cv_folds=10)
+
+
+def test_training_before_a_build_says_to_build_first(home):
+    result = run_command("train", *QUICK_TRAINING, home=home)
+
+    assert result.returncode == 3
+    assert "run `make build` first" in result.stderr
+    assert not (home / "models").exists()
+
+
+def test_bad_knobs_are_refused_before_any_work(home):
+    result = run_command("train", "--cv-folds", "1", "--holdout-fraction", "1.5", home=home)
+
+    assert result.returncode == 2
+    assert "--holdout-fraction must be between 0 and 1; --cv-folds must be at least 2" in result.stderr
+
+
+def test_a_second_training_becomes_the_current_model(trained):
+    first = registry.current()
+
+    run_ok("train", *QUICK_TRAINING, "--seed", "7", home=trained)
+
+    assert [v.version for v in registry.versions()] == [first.version, registry.current().version]
+    assert registry.current().metadata()["params"]["seed"] == 7
+    with duckdb.connect(str(settings.database_path()), read_only=True) as connection:
+        assert connection.execute("select count(*) from model_runs").fetchall() == [(2,)]
