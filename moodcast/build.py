@@ -19,6 +19,8 @@ def dbt_build(extra_args: list[str]) -> int:
     dbt = Path(sys.executable).with_name("dbt")
     command = [str(dbt), "build", "--project-dir", str(settings.DBT_PROJECT_DIR),
                "--profiles-dir", str(settings.DBT_PROJECT_DIR), *extra_args]
+    if not sys.stdout.isatty():
+        command.append("--no-use-colors")  # colour codes are noise in cron mail and CI logs
     environment = os.environ | {settings.HOME_VARIABLE: str(settings.home())}
     return subprocess.run(command, env=environment, cwd=settings.DBT_PROJECT_DIR).returncode
 
