@@ -23,6 +23,7 @@ from ingest.landing import (
     source_dir,
     write_atomically,
 )
+from ingest.mapping import ColumnMapping
 from moodcast.contract import CLASSES, FEATURE_RANGES, FEATURES
 from moodcast.errors import BadInputError
 from moodcast.track_ids import TRACK_REFERENCE_PATTERN
@@ -50,11 +51,12 @@ class IngestResult:
     reject_examples: tuple[str, ...] = ()
 
 
-def ingest_file(path: Path, ingested_at: datetime) -> IngestResult:
+def ingest_file(path: Path, ingested_at: datetime, mapping: ColumnMapping = ColumnMapping()) -> IngestResult:
     """Validate one input file and land its accepted rows and its rejects."""
     path = path.resolve()
     digest = file_sha256(path)
-    landed_name = f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', path.stem)}-{digest[:12]}.parquet"
+    landing_key = hashlib.sha256((digest + mapping.fingerprint).encode()).hexdigest() if mapping.fingerprint else digest
+    landed_name = f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', path.stem)}-{landing_key[:12]}.parquet"
     tracks_path = source_dir("files") / landed_name
     rejects_path = source_dir("file_rejects") / landed_name
     ensure_landing_zone()
@@ -62,7 +64,7 @@ def ingest_file(path: Path, ingested_at: datetime) -> IngestResult:
         return IngestResult(path, tracks_path, row_count(tracks_path), row_count(rejects_path), unchanged=True)
 
     raw = read_as_text(path)
-    checked = check_rows(raw, resolve_columns(raw.columns, path))
+    checked = check_rows(raw, resolve_columns(raw.columns, path, mapping), mapping)
     lineage = [
         pl.lit(str(path)).alias("source_file"),
         pl.col("source_row"),
@@ -124,15 +126,21 @@ def read_as_text(path: Path) -> pl.DataFrame:
     return frame.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("source_row"))
 
 
-def resolve_columns(columns: list[str], path: Path) -> dict[str, str]:
+def resolve_columns(columns: list[str], path: Path, mapping: ColumnMapping) -> dict[str, str]:
     """Map each landing column to the input column that holds it; fail if a required one is missing."""
+    absent = {target: column for target, column in mapping.columns.items() if column not in columns}
+    if absent:
+        listed = ", ".join(f"{target} = {column!r}" for target, column in absent.items())
+        raise BadInputError(
+            f"{mapping.source}: maps {listed}, but {path} has no such column; its columns are: {', '.join(columns)}"
+        )
     by_spelling = {column.strip().lower(): column for column in columns}
     spellings = COLUMN_SPELLINGS | {feature: (feature,) for feature in FEATURES if feature not in COLUMN_SPELLINGS}
     found = {
         target: next(by_spelling[s] for s in options if s in by_spelling)
         for target, options in spellings.items()
         if any(s in by_spelling for s in options)
-    }
+    } | mapping.columns
     missing = [target for target in REQUIRED_COLUMNS if target not in found]
     if missing:
         described = ", ".join(
@@ -143,19 +151,25 @@ def resolve_columns(columns: list[str], path: Path) -> dict[str, str]:
         )
         raise BadInputError(
             f"{path}: missing required column(s): {described}. "
-            f"A track file needs a track id column and the 10 features: {', '.join(FEATURES)}."
+            f"A track file needs a track id column and the 10 features: {', '.join(FEATURES)}. "
+            "If the file names them differently, map them with --mapping (see data/moodify.mapping.toml)."
         )
     return found
 
 
-def check_rows(raw: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
+def check_rows(raw: pl.DataFrame, columns: dict[str, str], mapping: ColumnMapping) -> pl.DataFrame:
     """Parse every value; `reason` is null for a usable row, else says everything wrong with it."""
     original_columns = [c for c in raw.columns if c != "source_row"]
     text = {target: pl.col(source).str.strip_chars() for target, source in columns.items()}
     track_id = text["track_id"].str.extract(TRACK_REFERENCE_PATTERN, 1)
     values = {feature: text[feature].cast(pl.Float64, strict=False) for feature in FEATURES}
     mood_text = text.get("mood", pl.lit(None, pl.String))
-    mood = mood_text.str.to_lowercase().replace_strict({c.lower(): c for c in CLASSES}, default=None)
+    if mapping.mood_codes:
+        mood = mood_text.replace_strict(mapping.mood_codes, default=None, return_dtype=pl.String)
+        unknown_mood = f"mood '{{}}' is not in the [moods] of {mapping.source.name} ({', '.join(mapping.mood_codes)})"
+    else:
+        mood = mood_text.str.to_lowercase().replace_strict({c.lower(): c for c in CLASSES}, default=None)
+        unknown_mood = f"mood is not one of {', '.join(CLASSES)}: '{{}}'"
 
     problems = [
         pl.when(is_blank(text["track_id"]))
@@ -163,9 +177,7 @@ def check_rows(raw: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
         .when(track_id.is_null())
         .then(pl.format("track id is not a Spotify track ID, URI or URL: '{}'", text["track_id"])),
         *(feature_problem(feature, text[feature], values[feature]) for feature in FEATURES),
-        pl.when(~is_blank(mood_text) & mood.is_null()).then(
-            pl.format(f"mood is not one of {', '.join(CLASSES)}: '{{}}'", mood_text)
-        ),
+        pl.when(~is_blank(mood_text) & mood.is_null()).then(pl.format(unknown_mood, mood_text)),
     ]
     reason = pl.concat_str(problems, separator="; ", ignore_nulls=True)
     return raw.select(
