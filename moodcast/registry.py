@@ -1,7 +1,9 @@
 """The model registry: one folder per trained version under `$MOODCAST_HOME/models/`.
 
 A version is written under a hidden staging name and renamed into place only once complete,
-so a half-written model never becomes the current one. The newest complete version is current.
+so a half-written model never becomes the current one. `models/CURRENT` names the current
+version: training points it at the version it made, `python -m train promote` at any other.
+Without it (a registry from before promotion existed), the newest version is current.
 """
 
 import json
@@ -12,11 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from moodcast import settings
-from moodcast.errors import NotReadyError
+from moodcast.errors import BadInputError, NotReadyError
 
 MODEL_FILE = "model.keras"
 METADATA_FILE = "metadata.json"
 STAGING_PREFIX = ".staging-"
+CURRENT_FILE = "CURRENT"
 
 
 @dataclass(frozen=True)
@@ -45,10 +48,31 @@ def versions() -> list[ModelVersion]:
 
 
 def current() -> ModelVersion:
+    pointer = settings.models_dir() / CURRENT_FILE
+    if pointer.is_file():
+        return get(pointer.read_text().strip())
     found = versions()
     if not found:
         raise NotReadyError(f"There is no trained model in {settings.models_dir()} yet: run `make train` first.")
     return found[-1]
+
+
+def get(version: str) -> ModelVersion:
+    found = {model.version: model for model in versions()}
+    if version not in found:
+        known = ", ".join(found) or "none yet: run `make train`"
+        raise BadInputError(f"There is no model version {version!r} in {settings.models_dir()}; versions: {known}")
+    return found[version]
+
+
+def promote(version: str) -> ModelVersion:
+    """Make `version` the current model: the one `python -m score` uses."""
+    model = get(version)
+    pointer = settings.models_dir() / CURRENT_FILE
+    temporary = pointer.with_name(f".{CURRENT_FILE}.tmp")
+    temporary.write_text(version + "\n")
+    os.replace(temporary, pointer)  # atomic: a scorer reads the old pointer or the new one
+    return model
 
 
 def start_version(now: datetime) -> tuple[str, Path]:
@@ -68,6 +92,5 @@ def start_version(now: datetime) -> tuple[str, Path]:
 
 
 def publish(staging: Path, version: str) -> ModelVersion:
-    final = settings.models_dir() / version
-    os.rename(staging, final)
-    return ModelVersion(version, final)
+    os.rename(staging, settings.models_dir() / version)
+    return get(version)

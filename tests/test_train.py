@@ -36,10 +36,12 @@ def test_the_model_scales_raw_features_inside_itself_onto_the_training_range():
 
 
 def test_training_exports_a_complete_version_and_records_the_run(trained_home, home):
-    version_dirs = [d for d in (trained_home / "models").iterdir() if not d.name.startswith(".")]
+    version_dirs = [d for d in (trained_home / "models").iterdir() if d.is_dir()]
     assert len(version_dirs) == 1
     version = version_dirs[0]
-    assert {p.name for p in version.iterdir()} == {"model.keras", "metadata.json", "confusion_matrix.png"}
+    assert {p.name for p in version.iterdir()} == {
+        "model.keras", "metadata.json", "report.md", "confusion_matrix.png", "training_curve.png", "reliability.png"
+    }
 
     metadata = json.loads((version / "metadata.json").read_text())
     assert metadata["features"] == list(FEATURES) and metadata["classes"] == list(CLASSES)
@@ -70,7 +72,8 @@ def test_the_same_data_and_seed_give_the_same_metrics(trained_home):
 
     first, second = (train_and_evaluate(examples, QUICK) for _ in range(2))
 
-    np.testing.assert_array_equal(first.cv_accuracies, second.cv_accuracies)
+    np.testing.assert_array_equal(first.cv.fold_accuracies, second.cv.fold_accuracies)
+    assert first.cv.out_of_fold.ece == second.cv.out_of_fold.ece
     assert first.holdout.accuracy == second.holdout.accuracy
     np.testing.assert_array_equal(first.holdout.confusion, second.holdout.confusion)
 
@@ -118,3 +121,40 @@ def test_a_second_training_becomes_the_current_model(trained):
     assert registry.current().metadata()["params"]["seed"] == 7
     with duckdb.connect(str(settings.database_path()), read_only=True) as connection:
         assert connection.execute("select count(*) from model_runs").fetchall() == [(2,)]
+
+
+def test_evaluation_tables_hold_every_mood_and_every_hold_out_track(trained_home):
+    with duckdb.connect(str(trained_home / "moods.duckdb"), read_only=True) as connection:
+        metrics = connection.execute(
+            "select evaluated_on, count(*), sum(support) from model_metrics group by 1 order by 1"
+        ).fetchall()
+        confusion = connection.execute(
+            "select evaluated_on, count(*), sum(tracks) from model_confusion group by 1 order by 1"
+        ).fetchall()
+        n_holdout, macro_f1, ece = connection.execute("select n_holdout, macro_f1, ece from model_runs").fetchall()[0]
+    assert metrics == [("cross_validation", 4, 686), ("holdout", 4, n_holdout)]
+    assert confusion == [("cross_validation", 16, 686), ("holdout", 16, n_holdout)]
+    assert 0 <= ece <= 1 and 0 <= macro_f1 <= 1
+
+
+def test_list_marks_the_current_version_and_promote_switches_it(trained):
+    first = registry.current().version
+    run_ok("train", *QUICK_TRAINING, "--no-promote", home=trained)
+    second = registry.versions()[-1].version
+    assert registry.current().version == first
+
+    promoted = run_ok("train", "promote", second, home=trained)
+    listed = run_ok("train", "list", home=trained)
+
+    assert f"{second} is now the current model" in promoted.stdout
+    assert registry.current().version == second
+    marked = [line.split()[1] for line in listed.stdout.splitlines() if line.startswith("*")]
+    assert marked == [second]
+
+
+def test_promoting_an_unknown_version_names_the_known_ones(trained):
+    result = run_command("train", "promote", "19990101-000000", home=trained)
+
+    assert result.returncode == 2
+    assert f"no model version '19990101-000000'" in result.stderr
+    assert registry.current().version in result.stderr

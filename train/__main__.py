@@ -1,7 +1,12 @@
 """`python -m train`: fit the mood classifier on `training_examples`, evaluate it, export a version.
 
-Writes `$MOODCAST_HOME/models/<version>/` (model.keras with its scaling inside, metadata.json,
-confusion_matrix.png) and one row to the `model_runs` table. The newest version is current.
+Writes `$MOODCAST_HOME/models/<version>/` (model.keras with its preprocessing inside,
+metadata.json, report.md and pictures), the version's rows in `model_runs`, `model_metrics` and
+`model_confusion`, and makes it the current model.
+
+  python -m train                      train with the default knobs (see the options below)
+  python -m train list                 the versions, their metrics, and which one is current
+  python -m train promote VERSION      make another version the current model
 """
 
 import argparse
@@ -18,7 +23,7 @@ from moodcast import cli, registry, warehouse
 from moodcast.contract import CLASSES, FEATURES
 from train.config import TrainConfig, add_arguments, from_arguments
 from train.data import Examples, check_enough, read_examples
-from train.report import save_confusion_matrix, text_report
+from train.report import markdown_report, save_pictures, text_report
 from train.runs import record_run
 from train.training import TrainingOutcome, train_and_evaluate
 
@@ -29,7 +34,15 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
+    parser.add_argument("--no-promote", action="store_true",
+                        help="export the new version without making it the current model")
     parser.add_argument("--quiet", action="store_true", help="log warnings and errors only")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("list", help="list model versions with their metrics",
+                        description="List model versions with their metrics; * marks the current one.")
+    promote = commands.add_parser("promote", help="make VERSION the current model",
+                                  description="Make VERSION the current model: the one `python -m score` uses.")
+    promote.add_argument("version", metavar="VERSION")
     return parser.parse_args()
 
 
@@ -41,19 +54,23 @@ def load_examples() -> Examples:
 
 def metadata(version: str, created_at: datetime, examples: Examples, outcome: TrainingOutcome,
              config: TrainConfig) -> dict:
+    cv = outcome.cv
     return {
         "version": version,
         "created_at": created_at.isoformat(),
         "features": list(FEATURES),
         "classes": list(CLASSES),
-        "input": "raw features in this order; the min-max scaling is a layer of the model",
+        "input": "raw features in this order; the preprocessing is part of the model",
         "metrics": {
-            "cv_folds": config.cv_folds,
-            "cv_accuracy_mean": float(outcome.cv_accuracies.mean()),
-            "cv_accuracy_std": float(outcome.cv_accuracies.std()),
-            "cv_accuracies": outcome.cv_accuracies.tolist(),
+            "cv_folds": len(cv.fold_accuracies),
+            "cv_accuracy_mean": float(cv.fold_accuracies.mean()),
+            "cv_accuracy_std": float(cv.fold_accuracies.std()),
+            "cv_accuracies": cv.fold_accuracies.tolist(),
+            "macro_f1": cv.out_of_fold.macro_f1,
+            "ece": cv.out_of_fold.ece,
             "holdout_accuracy": outcome.holdout.accuracy,
             "holdout_macro_f1": outcome.holdout.macro_f1,
+            "holdout_ece": outcome.holdout.ece,
             "holdout_per_class": outcome.holdout.per_class,
             "holdout_confusion_matrix": outcome.holdout.confusion.tolist(),
         },
@@ -71,10 +88,7 @@ def metadata(version: str, created_at: datetime, examples: Examples, outcome: Tr
     }
 
 
-def main() -> None:
-    args = parse_args()
-    cli.configure_logging(args.quiet)
-    config = from_arguments(args)
+def train(config: TrainConfig, promote: bool) -> None:
     examples = load_examples()
     check_enough(examples, config.cv_folds)
     tf.config.experimental.enable_op_determinism()  # same data + same seed → same model
@@ -86,20 +100,59 @@ def main() -> None:
     described = metadata(version, created_at, examples, outcome, config)
     outcome.model.save(staging / registry.MODEL_FILE)
     (staging / registry.METADATA_FILE).write_text(json.dumps(described, indent=2) + "\n")
-    save_confusion_matrix(outcome.holdout, staging / "confusion_matrix.png", f"model {version}: hold-out")
+    (staging / "report.md").write_text(markdown_report(version, outcome, described))
+    save_pictures(outcome, staging, version)
+    metrics = described["metrics"]
     with warehouse.connect() as connection:
-        record_run(connection, {
-            "model_version": version,
-            "created_at": created_at,
-            **{key: described["data"][key] for key in ("n_examples", "n_train", "n_holdout")},
-            **{key: described["metrics"][key] for key in
-               ("cv_folds", "cv_accuracy_mean", "cv_accuracy_std", "holdout_accuracy", "holdout_macro_f1")},
-            "data_fingerprint": described["data"]["fingerprint"],
-            "params": described["params"],
-        })
+        record_run(
+            connection,
+            {
+                "model_version": version,
+                "created_at": created_at,
+                "data_fingerprint": described["data"]["fingerprint"],
+                **{key: described["data"][key] for key in ("n_examples", "n_train", "n_holdout")},
+                **{key: metrics[key] for key in ("cv_folds", "cv_accuracy_mean", "cv_accuracy_std", "macro_f1", "ece",
+                                                 "holdout_accuracy", "holdout_macro_f1", "holdout_ece")},
+                "params": described["params"],
+            },
+            {"holdout": outcome.holdout, "cross_validation": outcome.cv.out_of_fold},
+        )
     published = registry.publish(staging, version)
-    print(text_report(version, outcome, described["data"]["fingerprint"], config))
-    print(f"\nexported {published.path} (model.keras, metadata.json, confusion_matrix.png); it is now the current model")
+    print(text_report(version, outcome, described["data"]["fingerprint"]))
+    print(f"\nexported {published.path} ({', '.join(sorted(p.name for p in published.path.iterdir()))})")
+    if promote:
+        registry.promote(version)
+        print(f"{version} is now the current model")
+    else:
+        print(f"the current model is still {registry.current().version}; `python -m train promote {version}` to use it")
+
+
+def list_versions() -> None:
+    versions = registry.versions()
+    if not versions:
+        print("no model versions yet: run `make train`")
+        return
+    current = registry.current().version
+    print(f"  {'version':<20} {'examples':>8} {'cv accuracy':>15} {'macro-F1':>9} {'ECE':>6} {'hold-out':>9}")
+    for model in versions:
+        m, data = model.metadata()["metrics"], model.metadata()["data"]
+        marker = "*" if model.version == current else " "
+        accuracy = f"{100 * m['cv_accuracy_mean']:.1f}% ± {100 * m['cv_accuracy_std']:.1f}"
+        macro_f1, ece = (f"{m[key]:.3f}" if key in m else "—" for key in ("macro_f1", "ece"))  # older versions lack them
+        print(f"{marker} {model.version:<20} {data['n_examples']:>8} {accuracy:>15} {macro_f1:>9} {ece:>6} "
+              f"{100 * m['holdout_accuracy']:>8.1f}%")
+
+
+def main() -> None:
+    args = parse_args()
+    cli.configure_logging(args.quiet)
+    if args.command == "list":
+        list_versions()
+    elif args.command == "promote":
+        promoted = registry.promote(args.version)
+        print(f"{promoted.version} is now the current model")
+    else:
+        train(from_arguments(args), promote=not args.no_promote)
 
 
 if __name__ == "__main__":

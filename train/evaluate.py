@@ -1,6 +1,7 @@
-"""How good a model is: hold-out metrics and stratified k-fold cross-validation."""
+"""How good a model is: accuracy, macro-F1, calibration, on a hold-out and out of fold."""
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -8,46 +9,77 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precisio
 from sklearn.model_selection import StratifiedKFold
 
 from moodcast.contract import CLASSES
-from train.config import TrainConfig
 from train.data import Examples
-from train.model import build_model, fit, predict_probabilities
 
 log = logging.getLogger(__name__)
+CALIBRATION_BINS = 10  # equal-width confidence bins for ECE and the reliability plot
+
+# (training features, training labels, features to predict) → probabilities, one row per track
+FitPredict = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
-class HoldoutReport:
+class Evaluation:
     accuracy: float
     macro_f1: float
+    ece: float  # expected calibration error of the top-class probability
     per_class: dict[str, dict[str, float]]  # mood → precision, recall, f1, support
     confusion: np.ndarray  # rows: true mood, columns: predicted mood, in CLASSES order
+    reliability: list[dict[str, float]]  # per confidence bin: low, high, count, confidence, accuracy
 
 
-def holdout_report(true_labels: np.ndarray, probabilities: np.ndarray) -> HoldoutReport:
+@dataclass(frozen=True)
+class CrossValidation:
+    fold_accuracies: np.ndarray
+    out_of_fold: Evaluation  # every example predicted by the model that did not see it
+
+
+def calibration(true_labels: np.ndarray, probabilities: np.ndarray) -> tuple[float, list[dict[str, float]]]:
+    """ECE and the reliability table: does a 0.8 confidence come true 80 % of the time?"""
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == true_labels
+    edges = np.linspace(0, 1, CALIBRATION_BINS + 1)
+    bins = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, CALIBRATION_BINS - 1)
+    table, ece = [], 0.0
+    for index in range(CALIBRATION_BINS):
+        members = bins == index
+        if members.any():
+            gap = abs(correct[members].mean() - confidence[members].mean())
+            ece += members.mean() * gap
+            table.append({"low": float(edges[index]), "high": float(edges[index + 1]), "count": int(members.sum()),
+                          "confidence": float(confidence[members].mean()), "accuracy": float(correct[members].mean())})
+    return float(ece), table
+
+
+def evaluate(true_labels: np.ndarray, probabilities: np.ndarray) -> Evaluation:
     predicted = probabilities.argmax(axis=1)
     everything = list(range(len(CLASSES)))
     precision, recall, f1, support = precision_recall_fscore_support(
         true_labels, predicted, labels=everything, zero_division=0
     )
-    return HoldoutReport(
+    ece, reliability = calibration(true_labels, probabilities)
+    return Evaluation(
         accuracy=float(accuracy_score(true_labels, predicted)),
         macro_f1=float(f1_score(true_labels, predicted, labels=everything, average="macro", zero_division=0)),
+        ece=ece,
         per_class={
             mood: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
             for mood, p, r, f, s in zip(CLASSES, precision, recall, f1, support)
         },
         confusion=confusion_matrix(true_labels, predicted, labels=everything),
+        reliability=reliability,
     )
 
 
-def cross_validate(examples: Examples, config: TrainConfig) -> np.ndarray:
-    """Accuracy of each stratified fold; each fold's model adapts its scaling on its own training part."""
-    folds = StratifiedKFold(n_splits=config.cv_folds, shuffle=True, random_state=config.seed)
+def cross_validate(examples: Examples, folds: int, seed: int, fit_predict: FitPredict) -> CrossValidation:
+    """Stratified k-fold: each fold's model is fitted (scaling included) on its own training part only."""
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    out_of_fold = np.zeros((len(examples), len(CLASSES)))
     accuracies = []
-    for number, (train_rows, test_rows) in enumerate(folds.split(examples.features, examples.labels), start=1):
-        model = build_model(config, examples.features[train_rows])
-        fit(model, examples.features[train_rows], examples.labels[train_rows], config)
-        predicted = predict_probabilities(model, examples.features[test_rows]).argmax(axis=1)
-        accuracies.append(accuracy_score(examples.labels[test_rows], predicted))
-        log.info("cross-validation fold %d/%d: accuracy %.1f%%", number, config.cv_folds, 100 * accuracies[-1])
-    return np.array(accuracies)
+    for number, (train_rows, test_rows) in enumerate(splitter.split(examples.features, examples.labels), start=1):
+        out_of_fold[test_rows] = fit_predict(
+            examples.features[train_rows], examples.labels[train_rows], examples.features[test_rows]
+        )
+        accuracies.append(accuracy_score(examples.labels[test_rows], out_of_fold[test_rows].argmax(axis=1)))
+        log.info("cross-validation fold %d/%d: accuracy %.1f%%", number, folds, 100 * accuracies[-1])
+    return CrossValidation(np.array(accuracies), evaluate(examples.labels, out_of_fold))

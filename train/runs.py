@@ -1,32 +1,77 @@
-"""`model_runs`: one row per trained model version, so analysts compare versions in SQL."""
+"""Evaluation tables training writes, so analysts compare model versions in SQL.
+
+- `model_runs`: one row per model version, with its headline metrics and knobs;
+- `model_metrics`: per version × evaluation (holdout, cross_validation) × mood: precision, recall, f1, support;
+- `model_confusion`: per version × evaluation × true mood × predicted mood: the number of tracks.
+"""
 
 import json
 
 import duckdb
+import pyarrow as pa
 
-MODEL_RUNS_DDL = """
-create table if not exists model_runs (
-    model_version varchar primary key,
-    created_at timestamptz not null,
-    n_examples integer not null,
-    n_train integer not null,
-    n_holdout integer not null,
-    cv_folds integer not null,
-    cv_accuracy_mean double not null,
-    cv_accuracy_std double not null,
-    holdout_accuracy double not null,
-    holdout_macro_f1 double not null,
-    data_fingerprint varchar not null,
-    params json not null
-)
+from moodcast.contract import CLASSES
+from train.evaluate import Evaluation
+
+# Added columns go at the end: `add column if not exists` brings older warehouses up to date.
+MODEL_RUNS_COLUMNS = {
+    "model_version": "varchar primary key",
+    "created_at": "timestamptz",
+    "data_fingerprint": "varchar",
+    "n_examples": "integer",
+    "n_train": "integer",
+    "n_holdout": "integer",
+    "cv_folds": "integer",
+    "cv_accuracy_mean": "double",
+    "cv_accuracy_std": "double",
+    "holdout_accuracy": "double",
+    "holdout_macro_f1": "double",
+    "params": "json",
+    "macro_f1": "double",  # out-of-fold, over every example
+    "ece": "double",  # out-of-fold expected calibration error
+    "holdout_ece": "double",
+}
+
+EVALUATION_TABLES_DDL = """
+create table if not exists model_metrics (
+    model_version varchar, evaluated_on varchar, mood varchar,
+    precision double, recall double, f1 double, support integer,
+    primary key (model_version, evaluated_on, mood)
+);
+create table if not exists model_confusion (
+    model_version varchar, evaluated_on varchar, true_mood varchar, predicted_mood varchar, tracks integer,
+    primary key (model_version, evaluated_on, true_mood, predicted_mood)
+);
 """
 
 
-def record_run(connection: duckdb.DuckDBPyConnection, run: dict) -> None:
-    connection.execute(MODEL_RUNS_DDL)
+def ensure_tables(connection: duckdb.DuckDBPyConnection) -> None:
+    connection.execute(f"create table if not exists model_runs (model_version {MODEL_RUNS_COLUMNS['model_version']})")
+    for column, sql_type in list(MODEL_RUNS_COLUMNS.items())[1:]:
+        connection.execute(f"alter table model_runs add column if not exists {column} {sql_type}")
+    connection.execute(EVALUATION_TABLES_DDL)
+
+
+def record_run(connection: duckdb.DuckDBPyConnection, run: dict, evaluations: dict[str, Evaluation]) -> None:
+    """Write one version's rows to all three tables in one transaction; rerunning replaces them."""
+    ensure_tables(connection)
+    version = run["model_version"]
     row = run | {"params": json.dumps(run["params"], sort_keys=True)}
-    columns = ", ".join(row)
-    connection.execute(
-        f"insert or replace into model_runs ({columns}) values ({', '.join('?' for _ in row)})",
-        list(row.values()),
-    )
+    metrics = pa.Table.from_pylist([
+        {"model_version": version, "evaluated_on": name, "mood": mood, **values}
+        for name, evaluation in evaluations.items() for mood, values in evaluation.per_class.items()
+    ])
+    confusion = pa.Table.from_pylist([
+        {"model_version": version, "evaluated_on": name, "true_mood": true_mood, "predicted_mood": predicted_mood,
+         "tracks": int(evaluation.confusion[t, p])}
+        for name, evaluation in evaluations.items()
+        for t, true_mood in enumerate(CLASSES) for p, predicted_mood in enumerate(CLASSES)
+    ])
+    connection.begin()
+    for table in ("model_runs", "model_metrics", "model_confusion"):
+        connection.execute(f"delete from {table} where model_version = ?", [version])
+    connection.execute(f"insert into model_runs ({', '.join(row)}) values ({', '.join('?' for _ in row)})",
+                       list(row.values()))
+    connection.execute("insert into model_metrics by name select * from metrics")
+    connection.execute("insert into model_confusion by name select * from confusion")
+    connection.commit()

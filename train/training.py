@@ -8,18 +8,27 @@ from sklearn.model_selection import train_test_split
 
 from train.config import TrainConfig
 from train.data import Examples
-from train.evaluate import HoldoutReport, cross_validate, holdout_report
+from train.evaluate import CrossValidation, Evaluation, FitPredict, cross_validate, evaluate
 from train.model import build_model, fit, predict_probabilities
 
 
 @dataclass(frozen=True)
 class TrainingOutcome:
-    model: keras.Model  # fitted on the training split; the hold-out report measures exactly this model
-    holdout: HoldoutReport
-    cv_accuracies: np.ndarray
+    model: keras.Model  # fitted on the training split; the hold-out evaluation measures exactly this model
+    holdout: Evaluation
+    cv: CrossValidation
     history: dict[str, list[float]]
     n_train: int
     n_holdout: int
+
+
+def keras_fit_predict(config: TrainConfig) -> FitPredict:
+    def fit_predict(features: np.ndarray, labels: np.ndarray, to_predict: np.ndarray) -> np.ndarray:
+        model = build_model(config, features)
+        fit(model, features, labels, config)
+        return predict_probabilities(model, to_predict)
+
+    return fit_predict
 
 
 def train_and_evaluate(examples: Examples, config: TrainConfig) -> TrainingOutcome:
@@ -29,14 +38,14 @@ def train_and_evaluate(examples: Examples, config: TrainConfig) -> TrainingOutco
         stratify=examples.labels,
         random_state=config.seed,
     )
-    cv_accuracies = cross_validate(examples, config)
+    cv = cross_validate(examples, config.cv_folds, config.seed, keras_fit_predict(config))
     model = build_model(config, examples.features[train_rows])
     holdout = (examples.features[holdout_rows], examples.labels[holdout_rows])
     history = fit(model, examples.features[train_rows], examples.labels[train_rows], config, validation=holdout)
     return TrainingOutcome(
         model=model,
-        holdout=holdout_report(holdout[1], predict_probabilities(model, holdout[0])),
-        cv_accuracies=cv_accuracies,
+        holdout=evaluate(holdout[1], predict_probabilities(model, holdout[0])),
+        cv=cv,
         history=history.history,
         n_train=len(train_rows),
         n_holdout=len(holdout_rows),
