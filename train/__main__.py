@@ -7,6 +7,7 @@ metadata.json, report.md and pictures), the version's rows in `model_runs`, `mod
   python -m train                      train with the default knobs (see the options below)
   python -m train list                 the versions, their metrics, and which one is current
   python -m train promote VERSION      make another version the current model
+  python -m train reproduce            the article's protocol on its own data, next to its figures
 """
 
 import argparse
@@ -21,6 +22,7 @@ import tensorflow as tf
 
 from moodcast import cli, registry, warehouse
 from moodcast.contract import CLASSES, FEATURES
+from train import reproduce
 from train.config import TrainConfig, add_arguments, from_arguments
 from train.data import Examples, check_enough, read_examples
 from train.report import markdown_report, save_pictures, text_report
@@ -43,6 +45,8 @@ def parse_args() -> argparse.Namespace:
     promote = commands.add_parser("promote", help="make VERSION the current model",
                                   description="Make VERSION the current model: the one `python -m score` uses.")
     promote.add_argument("version", metavar="VERSION")
+    commands.add_parser("reproduce", help="run the article's protocol on its data and compare with its figures",
+                        description=reproduce.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     return parser.parse_args()
 
 
@@ -148,6 +152,11 @@ def main() -> None:
     cli.configure_logging(args.quiet)
     if args.command == "list":
         list_versions()
+    elif args.command == "reproduce":
+        config = from_arguments(args)
+        tf.config.experimental.enable_op_determinism()
+        results = [reproduce.reproduce(name, path, config) for name, path in reproduce.DATASETS.items()]
+        print(reproduce.reproduction_table(results))
     elif args.command == "promote":
         promoted = registry.promote(args.version)
         print(f"{promoted.version} is now the current model")
