@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ingest.files import ingest_file
+from ingest.mapping import ColumnMapping, read_mapping
+from ingest.spotify.arguments import add_spotify_parser, run_spotify
 from moodcast import cli, settings
 from moodcast.errors import BadInputError, MoodcastError
 
@@ -20,16 +22,23 @@ def parse_args() -> argparse.Namespace:
         "column) or not (a catalog to score). Unusable rows go to landing/file_rejects with the reason.",
     )
     files.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    files.add_argument(
+        "--mapping", type=Path, metavar="TOML",
+        help="a mapping file for files in another schema: which column holds what, and what label codes mean "
+        "(see data/moodify.mapping.toml)",
+    )
     files.add_argument("--quiet", action="store_true", help="log warnings and errors only")
+    add_spotify_parser(commands)
     return parser.parse_args()
 
 
-def ingest_files(paths: list[Path]) -> None:
+def ingest_files(paths: list[Path], mapping_file: Path | None) -> None:
     ingested_at = datetime.now(UTC)
+    mapping = read_mapping(mapping_file) if mapping_file else ColumnMapping()
     failures = []
     for path in paths:
         try:
-            result = ingest_file(path, ingested_at)
+            result = ingest_file(path, ingested_at, mapping)
         except MoodcastError as error:
             print(f"error: {error}", file=sys.stderr)
             failures.append(path)
@@ -53,7 +62,10 @@ def ingest_files(paths: list[Path]) -> None:
 def main() -> None:
     args = parse_args()
     cli.configure_logging(args.quiet)
-    ingest_files(args.paths)
+    if args.command == "spotify":
+        run_spotify(args)
+    else:
+        ingest_files(args.paths, args.mapping)
 
 
 if __name__ == "__main__":

@@ -43,10 +43,47 @@ FILE_REJECTS_SCHEMA = pa.schema(
     ]
 )
 
+# One row per track row of a Spotify playlist or album, or per requested track (`python -m ingest spotify`).
+SPOTIFY_TRACKS_SCHEMA = pa.schema(
+    [
+        pa.field("track_id", pa.string(), nullable=False),
+        pa.field("track_name", pa.string()),
+        pa.field("artist_name", pa.string()),  # every artist, joined with ", "
+        pa.field("album_id", pa.string()),
+        pa.field("album_name", pa.string()),
+        pa.field("release_date", pa.string()),  # as precise as Spotify knows it: YYYY, YYYY-MM or YYYY-MM-DD
+        pa.field("duration_ms", pa.int64()),  # from the track's metadata
+        # All null when features_status is missing or invalid, some when it is incomplete.
+        *(pa.field(name, pa.int64() if name == "length" else pa.float64()) for name in FEATURES),
+        pa.field("features_status", pa.string(), nullable=False),  # complete | incomplete | missing | invalid
+        pa.field("features_provider", pa.string()),  # spotify | reccobeats; null when it had no features
+        pa.field("mood", pa.string()),  # the label given with the playlist (or album, artist, track), if any
+        pa.field("collection_type", pa.string(), nullable=False),  # playlist | album | track
+        pa.field("collection_id", pa.string(), nullable=False),
+        pa.field("collection_name", pa.string()),
+        pa.field("collection_position", pa.int64(), nullable=False),  # 1-based row in the playlist or album
+        pa.field("requested_as", pa.string(), nullable=False),  # the reference asked for, e.g. spotify:artist:ID
+        pa.field("ingested_at", pa.timestamp("us", tz="UTC"), nullable=False),
+    ]
+)
+
+SPOTIFY_REJECTS_SCHEMA = pa.schema(
+    [
+        pa.field("track_reference", pa.string()),  # the track or reference that could not be used, if any
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("raw_record", pa.string()),  # what Spotify answered, or the line as written, as JSON
+        pa.field("source_name", pa.string(), nullable=False),  # spotify:playlist:ID, … or the reference file
+        pa.field("source_row", pa.int64()),  # 1-based row in the playlist or album, or line in the file
+        pa.field("ingested_at", pa.timestamp("us", tz="UTC"), nullable=False),
+    ]
+)
+
 # Folder name under landing/ → schema. dbt's sources (dbt_project/models/staging) name the same folders.
 SOURCES: dict[str, pa.Schema] = {
     "files": FILE_TRACKS_SCHEMA,
     "file_rejects": FILE_REJECTS_SCHEMA,
+    "spotify": SPOTIFY_TRACKS_SCHEMA,
+    "spotify_rejects": SPOTIFY_REJECTS_SCHEMA,
 }
 
 

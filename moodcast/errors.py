@@ -4,6 +4,7 @@ EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2  # the input (a file, an argument, a row) is wrong: fix it and rerun
 EXIT_NOT_READY = 3  # an earlier stage has not run yet: run it first
+EXIT_UNAVAILABLE = 69  # a remote service is rate-limiting or failing (EX_UNAVAILABLE): run it again later
 EXIT_LOCKED = 75  # another process holds the warehouse (EX_TEMPFAIL): retry later
 
 
@@ -23,3 +24,7 @@ class NotReadyError(MoodcastError):
 
 class WarehouseLockedError(MoodcastError):
     exit_code = EXIT_LOCKED
+
+
+class ServiceUnavailableError(MoodcastError):
+    exit_code = EXIT_UNAVAILABLE

@@ -1,9 +1,11 @@
-"""Where moodcast keeps its state.
+"""Where moodcast keeps its state, and which remote services it talks to.
 
 Everything lives under one directory, `MOODCAST_HOME` (default: `warehouse/` in the
 repository), so tests and users can keep several warehouses apart. Paths are always
 absolute: DuckDB views and dbt sources bake them in, and a relative path would break as
 soon as an analyst opens the database from another folder.
+
+The Spotify and ReccoBeats base URLs can be pointed at another server (a test fake, a proxy).
 """
 
 import os
@@ -12,6 +14,15 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 HOME_VARIABLE = "MOODCAST_HOME"
+
+SPOTIFY_API_URL_VARIABLE = "MOODCAST_SPOTIFY_API_URL"
+SPOTIFY_TOKEN_URL_VARIABLE = "MOODCAST_SPOTIFY_TOKEN_URL"
+RECCOBEATS_API_URL_VARIABLE = "MOODCAST_RECCOBEATS_API_URL"
+DEFAULT_SPOTIFY_API_URL = "https://api.spotify.com/v1/"
+DEFAULT_SPOTIFY_TOKEN_URL = "https://accounts.spotify.com/api/token"
+DEFAULT_RECCOBEATS_API_URL = "https://api.reccobeats.com/v1/"
+# The longest `Retry-After` (seconds) a command waits out; a longer one stops it (an ingest saves its progress first).
+DEFAULT_MAX_RETRY_AFTER_S = 60
 
 
 def home() -> Path:
@@ -33,3 +44,25 @@ def models_dir() -> Path:
 
 def exports_dir() -> Path:
     return home() / "exports"
+
+
+def checkpoints_dir() -> Path:
+    """Progress of interrupted runs (`python -m ingest spotify`), so the same command can continue."""
+    return home() / "checkpoints"
+
+
+def spotify_api_url() -> str:
+    return _base_url(SPOTIFY_API_URL_VARIABLE, DEFAULT_SPOTIFY_API_URL)
+
+
+def spotify_token_url() -> str:
+    return os.environ.get(SPOTIFY_TOKEN_URL_VARIABLE) or DEFAULT_SPOTIFY_TOKEN_URL
+
+
+def reccobeats_api_url() -> str:
+    return _base_url(RECCOBEATS_API_URL_VARIABLE, DEFAULT_RECCOBEATS_API_URL)
+
+
+def _base_url(variable: str, default: str) -> str:
+    # Paths are joined onto it (spotipy's prefix works the same way): it needs its trailing slash.
+    return (os.environ.get(variable) or default).rstrip("/") + "/"

@@ -53,6 +53,9 @@ Behaviour (what is emulated, and the assumptions made where Spotify does not say
   ``artist_albums_max_limit``, attributes of the same names).
 * ``fake.audio_features_forbidden = True`` makes ``/v1/audio-features`` (batch and
   single) answer 403, like apps created after 2024-11-27.
+* ``fake.invalid_ids``: IDs Spotify answers 400 "invalid base62 id" for, wherever they
+  appear (a path or an ``ids`` list), like real IDs of 22 base-62 characters that do not
+  decode to a valid Spotify ID.
 * Playlist rows carry the track under ``item`` and (deprecated) ``track``; rows may be
   null tracks (deleted/unavailable), local files (``is_local: true``, ``id: null``) or
   podcast episodes.  ``add_playlist(accessible=False)`` makes ``/items`` answer 403
@@ -393,6 +396,7 @@ class FakeSpotify:
             (not dev_mode) if legacy_playlist_tracks is None else legacy_playlist_tracks)
         self.artist_albums_max_limit = artist_albums_max_limit or (10 if dev_mode else 50)
         self.audio_features_forbidden = audio_features_forbidden
+        self.invalid_ids: set[str] = set()
         self.token_expires_in = token_expires_in
 
         self.tracks: dict[str, Track] = {}
@@ -879,17 +883,17 @@ class FakeSpotify:
                 return self._artist_albums(a, path, q)
         raise _ApiError(404, "Service not found")
 
-    @staticmethod
-    def _get(table, i):
+    def _get(self, table, i):
         if not ID_RE.match(i):
             raise _ApiError(400, "invalid id")
+        if i in self.invalid_ids:
+            raise _ApiError(400, "invalid base62 id")
         try:
             return table[i]
         except KeyError:
             raise _ApiError(404, "Resource not found") from None
 
-    @staticmethod
-    def _ids(q, maximum):
+    def _ids(self, q, maximum):
         raw = q.get("ids")
         if not raw:
             raise _ApiError(400, "Missing required parameter: ids")
@@ -898,6 +902,8 @@ class FakeSpotify:
             raise _ApiError(400, "Too many ids requested")
         if not all(ID_RE.match(i) for i in ids):
             raise _ApiError(400, "invalid id")
+        if any(i in self.invalid_ids for i in ids):
+            raise _ApiError(400, "invalid base62 id")
         return ids
 
     def _batch_tracks(self, q):

@@ -10,7 +10,7 @@ import numpy as np
 from moodcast import registry, settings
 from moodcast.contract import CLASSES, FEATURES, PROBABILITY_COLUMNS
 from score.catalog import score_catalog
-from tests.conftest import run_command, run_ok
+from tests.conftest import QUICK_TRAINING, run_command, run_ok
 
 
 def query(sql: str) -> list[tuple]:
@@ -108,3 +108,14 @@ def test_a_reader_of_the_old_predictions_is_never_shown_a_partial_table(trained)
         reader.commit()
         after = reader.execute("select count(*), max(scored_at) from predictions").fetchall()
     assert after[0][0] == 686 and after[0][1] > before[0][1]
+
+
+def test_another_version_can_score_and_its_name_is_on_every_prediction(trained):
+    current = registry.current().version
+    run_ok("train", *QUICK_TRAINING, "--seed", "3", "--no-promote", home=trained)
+    candidate = registry.versions()[-1].version
+
+    run_ok("score", "--model", candidate, home=trained)
+
+    assert query("select distinct model_version from predictions") == [(candidate,)]
+    assert registry.current().version == current

@@ -1,6 +1,11 @@
 -- Every sighting of a track's features (and label, if any), from every landed source.
 with file_tracks as (
     select * from {{ ref('stg_landing__file_tracks') }}
+),
+
+-- Tracks without complete features stay: their labels count in label_conflicts; track_features leaves them out.
+spotify_tracks as (
+    select * from {{ ref('stg_landing__spotify_tracks') }}
 )
 
 select
@@ -24,3 +29,27 @@ select
     source_row,
     ingested_at
 from file_tracks
+
+union all
+
+select
+    track_id,
+    track_name,
+    artist_name,
+    album_name,
+    length,
+    danceability,
+    acousticness,
+    energy,
+    instrumentalness,
+    liveness,
+    valence,
+    loudness,
+    speechiness,
+    tempo,
+    mood,
+    'spotify' as source_kind,
+    'spotify:' || collection_type || ':' || collection_id as source_name,
+    collection_position as source_row,
+    ingested_at
+from spotify_tracks

@@ -1,0 +1,99 @@
+"""Where audio features come from, and what a provider's answer means for one track.
+
+`--features spotify` asks Spotify's audio-features endpoint, `reccobeats` asks ReccoBeats, and
+`auto` asks Spotify until it answers 403 (closed to apps created after 2024-11-27 and to
+development-mode apps without extended access), then ReccoBeats for the rest of the run.
+"""
+
+import logging
+import math
+from dataclasses import dataclass
+
+from ingest.spotify.batches import fetch_splitting
+from ingest.spotify.client import SpotifyCatalog
+from ingest.spotify.reccobeats import ReccoBeats
+from ingest.spotify.retry import Unavailable
+from moodcast.contract import FEATURE_RANGES, FEATURES, Range
+from moodcast.errors import BadInputError
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("auto", "spotify", "reccobeats")  # the --features choices
+NO_VALUES: dict[str, float | int | None] = dict.fromkeys(FEATURES)
+
+
+@dataclass(frozen=True)
+class TrackFeatures:
+    values: dict[str, float | int | None]  # the contract's 10 features; `length` is in milliseconds
+    status: str  # complete | incomplete (some values missing) | missing (none) | invalid (out of range)
+    provider: str | None  # spotify | reccobeats; None when it had nothing
+    problem: str | None = None  # why the values are invalid
+
+
+def is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def in_range(value: float, valid: Range) -> bool:
+    above_low = valid.low is None or (value >= valid.low if valid.low_inclusive else value > valid.low)
+    return above_low and (valid.high is None or value <= valid.high)
+
+
+def track_features(answer: dict | None, provider: str, duration_ms: int | None) -> TrackFeatures:
+    """A provider's answer for one track, checked against the contract; `length` falls back to the metadata."""
+    if answer is None:
+        return TrackFeatures(NO_VALUES, "missing", None)
+    raw = {name: answer.get("duration_ms" if name == "length" else name) for name in FEATURES}
+    if raw["length"] is None:
+        raw["length"] = duration_ms
+    problems = [
+        f"{name} is not a number: {value!r}" if not is_number(value)
+        else f"{name} is out of range ({FEATURE_RANGES[name].describe()}): {value}"
+        for name, value in raw.items()
+        if value is not None and not (is_number(value) and in_range(value, FEATURE_RANGES[name]))
+    ]
+    if problems:
+        return TrackFeatures(NO_VALUES, "invalid", provider, "; ".join(problems))
+    values = {name: None if value is None else (round(value) if name == "length" else float(value))
+              for name, value in raw.items()}
+    status = "complete" if all(value is not None for value in values.values()) else "incomplete"
+    return TrackFeatures(values, status, provider)
+
+
+class FeatureFetcher:
+    """Audio features for batches of tracks, from the source `--features` names."""
+
+    def __init__(self, source: str, catalog: SpotifyCatalog, reccobeats: ReccoBeats):
+        self.source = source
+        self.catalog = catalog
+        self.reccobeats = reccobeats
+        self.ask_spotify = source != "reccobeats"
+
+    def fetch(self, durations: dict[str, int | None]) -> tuple[dict[str, TrackFeatures], dict[str, str]]:
+        """Features by track ID, and the IDs refused, with why. `durations`: each track's, from its metadata."""
+        ids = list(durations)
+        if self.ask_spotify:
+            try:
+                answers, refused = fetch_splitting(self.catalog.audio_features, ids)
+                return self.results(answers, "spotify", durations), refused
+            except Unavailable as error:
+                self.spotify_refused(error)
+        answers, refused = fetch_splitting(self.reccobeats.audio_features, ids)
+        return self.results(answers, "reccobeats", durations), refused
+
+    def spotify_refused(self, error: Unavailable) -> None:
+        explanation = (
+            f"Spotify answered {error.failure.describe()} to audio-features: this app has no access to that "
+            "endpoint (Spotify closed it to apps created after 2024-11-27 and to development-mode apps "
+            "without extended access)"
+        )
+        if self.source == "spotify":
+            raise BadInputError(f"{explanation}. Use --features reccobeats (or auto) to get them from ReccoBeats.")
+        log.warning("%s. Audio features come from ReccoBeats for the rest of this run.", explanation)
+        self.ask_spotify = False
+
+    @staticmethod
+    def results(
+        answers: dict[str, dict | None], provider: str, durations: dict[str, int | None]
+    ) -> dict[str, TrackFeatures]:
+        return {track_id: track_features(answer, provider, durations[track_id]) for track_id, answer in answers.items()}

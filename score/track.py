@@ -1,0 +1,110 @@
+"""`python -m score track ID_OR_URI_OR_URL`: the mood of one track, with the current model.
+
+The features come from the warehouse's track_features when the track is there (opened read-only,
+so a build or a scoring run can go on meanwhile), else from Spotify's metadata and the same
+feature providers `python -m ingest spotify` uses. Nothing is written anywhere.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import keras
+import pyarrow as pa
+
+from ingest.spotify.client import SpotifyCatalog, spotify_client
+from ingest.spotify.credentials import load_credentials
+from ingest.spotify.features import FeatureFetcher
+from ingest.spotify.reccobeats import ReccoBeats
+from ingest.spotify.records import track_metadata
+from ingest.spotify.retry import RetryPolicy
+from moodcast import settings, warehouse
+from moodcast.contract import CLASSES, FEATURES
+from moodcast.errors import BadInputError, NotReadyError
+from moodcast.registry import ModelVersion
+from score.catalog import predict_batches
+
+
+@dataclass(frozen=True)
+class TrackToScore:
+    track_id: str
+    name: str | None
+    artists: str | None
+    features: dict[str, float]
+    origin: str  # where the features came from, for the user
+
+
+def warehouse_track(track_id: str) -> TrackToScore | None:
+    """The track as track_features holds it, or None when the warehouse does not have it (yet)."""
+    if not settings.database_path().exists():
+        return None
+    with warehouse.connect(read_only=True) as connection:
+        try:
+            warehouse.require_table(connection, "track_features", "")
+        except NotReadyError:
+            return None
+        rows = connection.execute(
+            f"select track_name, artist_name, features_updated_at, {', '.join(FEATURES)} "
+            "from track_features where track_id = ?",
+            [track_id],
+        ).fetchall()
+    if not rows:
+        return None
+    name, artists, updated_at, *values = rows[0]
+    return TrackToScore(track_id, name, artists, dict(zip(FEATURES, values, strict=True)),
+                        f"the warehouse (track_features, as of {updated_at:%Y-%m-%d %H:%M %Z})")
+
+
+def spotify_track(track_id: str, features_source: str, policy: RetryPolicy) -> TrackToScore:
+    """The track's metadata from Spotify, its features from `features_source` (see ingest.spotify.features)."""
+    catalog = SpotifyCatalog(spotify_client(load_credentials()), policy)
+    found, refused = catalog.tracks([track_id])
+    track = found.get(track_id)
+    if track is None:
+        why = refused.get(track_id, "not found")
+        raise BadInputError(f"Spotify has no track {track_id} ({why}): check the reference")
+    metadata = track_metadata(track)
+    fetcher = FeatureFetcher(features_source, catalog, ReccoBeats(policy))
+    features, _ = fetcher.fetch({track_id: metadata["duration_ms"]})
+    result = features.get(track_id)
+    if result is None or result.status != "complete":
+        why = "the provider refused the track" if result is None else {
+            "missing": "the provider has none", "incomplete": "some are missing", "invalid": result.problem,
+        }[result.status]
+        raise BadInputError(
+            f"cannot predict the mood of {metadata['track_name']!r} ({track_id}): no complete audio features "
+            f"for it ({why}; --features {features_source})"
+        )
+    return TrackToScore(track_id, metadata["track_name"], metadata["artist_name"], result.values,
+                        f"{result.provider} (fetched now)")
+
+
+def predict(track: TrackToScore, model_version: ModelVersion) -> dict[str, float]:
+    """The four mood probabilities, computed exactly as `python -m score` computes them for a catalog."""
+    metadata = model_version.metadata()
+    if list(metadata["classes"]) != list(CLASSES):
+        raise BadInputError(
+            f"model {model_version.version} predicts {metadata['classes']}, not moodcast's classes {list(CLASSES)}"
+        )
+    features = metadata["features"]
+    batch = pa.RecordBatch.from_pydict(
+        {"track_id": [track.track_id], **{name: [float(track.features[name])] for name in features}}
+    )
+    reader = pa.RecordBatchReader.from_batches(batch.schema, [batch])
+    model = keras.saving.load_model(model_version.model_file)
+    (prediction,) = predict_batches(reader, model, features, model_version.version, datetime.now(UTC))
+    return {mood: prediction.column(f"p_{mood.lower()}")[0].as_py() for mood in CLASSES}
+
+
+def format_prediction(track: TrackToScore, probabilities: dict[str, float], model_version: str) -> str:
+    mood = max(probabilities, key=probabilities.get)
+    title = " — ".join(part for part in (track.name, track.artists) if part) or track.track_id
+    lines = [f"{title}: {mood} ({probabilities[mood]:.2f})"]
+    lines += [f"  {candidate:<10} {probability:.2f}" for candidate, probability in probabilities.items()]
+    lines.append(f"features from {track.origin}; model {model_version}")
+    return "\n".join(lines)
+
+
+def score_track(track_id: str, features_source: str, policy: RetryPolicy, model_version: ModelVersion) -> str:
+    track = warehouse_track(track_id) or spotify_track(track_id, features_source, policy)
+    return format_prediction(track, predict(track, model_version), model_version.version)
+
