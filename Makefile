@@ -42,4 +42,5 @@ score: $(INSTALLED)
 	$(SCORE)
 
 test: $(INSTALLED)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -39,6 +39,7 @@ COLUMN_SPELLINGS: dict[str, tuple[str, ...]] = {
 }
 REQUIRED_COLUMNS = ("track_id", *FEATURES)
 READERS = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet"}
+NO_MAPPING = ColumnMapping()  # columns found by their usual spellings, moods by name
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class IngestResult:
     reject_examples: tuple[str, ...] = ()
 
 
-def ingest_file(path: Path, ingested_at: datetime, mapping: ColumnMapping = ColumnMapping()) -> IngestResult:
+def ingest_file(path: Path, ingested_at: datetime, mapping: ColumnMapping = NO_MAPPING) -> IngestResult:
     """Validate one input file and land its accepted rows and its rejects."""
     path = path.resolve()
     digest = file_sha256(path)

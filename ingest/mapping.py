@@ -43,7 +43,9 @@ def read_mapping(path: Path) -> ColumnMapping:
         raise BadInputError(f"{path}: not a valid TOML mapping file: {error}") from error
     unknown_sections = set(document) - {"columns", "moods"}
     if unknown_sections:
-        raise BadInputError(f"{path}: unknown section(s) {sorted(unknown_sections)}; a mapping has [columns] and [moods]")
+        raise BadInputError(
+            f"{path}: unknown section(s) {sorted(unknown_sections)}; a mapping has [columns] and [moods]"
+        )
     columns = document.get("columns", {})
     unknown = [key for key in columns if key not in MAPPABLE_COLUMNS]
     if unknown:

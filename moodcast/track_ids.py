@@ -1,14 +1,21 @@
-"""Spotify track references: bare IDs, `spotify:track:` URIs and open.spotify.com URLs."""
+"""Spotify references: bare IDs, `spotify:KIND:ID` URIs and open.spotify.com URLs."""
 
 import re
 
 from moodcast.errors import BadInputError
 
-# One pattern for every accepted spelling; group 1 is the 22-character base-62 ID.
-TRACK_REFERENCE_PATTERN = (
-    r"^\s*(?:spotify:track:|https?://open\.spotify\.com/(?:intl-[A-Za-z-]+/)?track/)?"
-    r"([0-9A-Za-z]{22})(?:[?#].*)?\s*$"
-)
+
+def reference_pattern(uri_kind: str, url_kind: str) -> str:
+    """The grammar of every Spotify reference: a bare ID, a `spotify:KIND:ID` URI or an
+    `https://open.spotify.com/[intl-xx/]KIND/ID[?si=…]` URL. The kinds are regex fragments (literal
+    or capturing); the ID is the group named `id`, and the first group when the kinds are literal."""
+    return (
+        rf"^\s*(?:spotify:{uri_kind}:|https?://open\.spotify\.com/(?:intl-[A-Za-z-]+/)?{url_kind}/)?"
+        r"(?P<id>[0-9A-Za-z]{22})(?:[?#].*)?\s*$"
+    )
+
+
+TRACK_REFERENCE_PATTERN = reference_pattern("track", "track")
 _TRACK_REFERENCE = re.compile(TRACK_REFERENCE_PATTERN)
 
 ACCEPTED_SPELLINGS = (
@@ -22,4 +29,4 @@ def parse_track_id(reference: str) -> str:
     match = _TRACK_REFERENCE.match(reference)
     if match is None:
         raise BadInputError(f"{reference!r} is not a Spotify track: expected {ACCEPTED_SPELLINGS}")
-    return match.group(1)
+    return match["id"]

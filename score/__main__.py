@@ -38,7 +38,9 @@ def parse_args() -> argparse.Namespace:
 
 def format_counts(counts: list[tuple[str, int, float, float]]) -> str:
     lines = [f"{'mood':<10} {'tracks':>8} {'share':>7} {'mean confidence':>16}"]
-    lines += [f"{mood:<10} {tracks:>8} {100 * share:>6.1f}% {confidence:>16.3f}" for mood, tracks, share, confidence in counts]
+    lines += [
+        f"{mood:<10} {tracks:>8} {100 * share:>6.1f}% {confidence:>16.3f}" for mood, tracks, share, confidence in counts
+    ]
     lines.append(f"{'total':<10} {sum(row[1] for row in counts):>8}")
     return "\n".join(lines)
 

@@ -38,6 +38,16 @@ create or replace table predictions (
 """
 
 
+def load_model(model_version: ModelVersion) -> tuple[keras.Model, list[str]]:
+    """The version's Keras model and the feature columns it takes, in order."""
+    metadata = model_version.metadata()
+    if list(metadata["classes"]) != list(CLASSES):
+        raise BadInputError(
+            f"model {model_version.version} predicts {metadata['classes']}, not moodcast's classes {list(CLASSES)}"
+        )
+    return keras.saving.load_model(model_version.model_file), metadata["features"]
+
+
 def check_catalog(connection: duckdb.DuckDBPyConnection, features: list[str]) -> int:
     """Fail clearly unless track_features exists, has the model's features and has rows; return its size."""
     require_table(connection, "track_features", "ingest a catalog (`make ingest`), then run `make build`")
@@ -80,12 +90,8 @@ def predict_batches(
 
 def score_catalog(connection: duckdb.DuckDBPyConnection, model_version: ModelVersion, scored_at: datetime) -> int:
     """Replace `predictions` with a prediction for every track in track_features; return the row count."""
-    metadata = model_version.metadata()
-    features, classes = metadata["features"], metadata["classes"]
-    if list(classes) != list(CLASSES):
-        raise BadInputError(f"model {model_version.version} predicts {classes}, not moodcast's classes {list(CLASSES)}")
+    model, features = load_model(model_version)
     check_catalog(connection, features)
-    model = keras.saving.load_model(model_version.model_file)
     reader = connection.sql(
         f"select track_id, {', '.join(features)} from track_features order by track_id"
     ).to_arrow_reader(BATCH_ROWS)

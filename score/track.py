@@ -8,7 +8,6 @@ feature providers `python -m ingest spotify` uses. Nothing is written anywhere.
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import keras
 import pyarrow as pa
 
 from ingest.spotify.client import SpotifyCatalog, spotify_client
@@ -21,7 +20,7 @@ from moodcast import settings, warehouse
 from moodcast.contract import CLASSES, FEATURES
 from moodcast.errors import BadInputError, NotReadyError
 from moodcast.registry import ModelVersion
-from score.catalog import predict_batches
+from score.catalog import load_model, predict_batches
 
 
 @dataclass(frozen=True)
@@ -80,17 +79,11 @@ def spotify_track(track_id: str, features_source: str, policy: RetryPolicy) -> T
 
 def predict(track: TrackToScore, model_version: ModelVersion) -> dict[str, float]:
     """The four mood probabilities, computed exactly as `python -m score` computes them for a catalog."""
-    metadata = model_version.metadata()
-    if list(metadata["classes"]) != list(CLASSES):
-        raise BadInputError(
-            f"model {model_version.version} predicts {metadata['classes']}, not moodcast's classes {list(CLASSES)}"
-        )
-    features = metadata["features"]
+    model, features = load_model(model_version)
     batch = pa.RecordBatch.from_pydict(
         {"track_id": [track.track_id], **{name: [float(track.features[name])] for name in features}}
     )
     reader = pa.RecordBatchReader.from_batches(batch.schema, [batch])
-    model = keras.saving.load_model(model_version.model_file)
     (prediction,) = predict_batches(reader, model, features, model_version.version, datetime.now(UTC))
     return {mood: prediction.column(f"p_{mood.lower()}")[0].as_py() for mood in CLASSES}
 

@@ -8,10 +8,10 @@ import polars as pl
 import pytest
 
 from ingest.files import ingest_file
-from ingest.landing import FILE_TRACKS_SCHEMA, source_dir, write_atomically
+from ingest.landing import FILE_TRACKS_SCHEMA, write_atomically
 from moodcast import settings
-from moodcast.contract import FEATURES
 from moodcast.build import dbt_build
+from moodcast.contract import FEATURES
 from tests.conftest import CONFLICTS_CSV, SEED_CSV
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)

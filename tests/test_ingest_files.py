@@ -103,7 +103,7 @@ def test_unusable_rows_are_rejected_with_a_reason_and_nothing_is_lost(tmp_path):
 
     rejects = pq.read_table(source_dir("file_rejects") / result.landed.name)
     assert rejects.schema.remove_metadata() == FILE_REJECTS_SCHEMA
-    reasons = dict(zip(rejects.column("source_row").to_pylist(), rejects.column("reason").to_pylist()))
+    reasons = dict(zip(rejects.column("source_row").to_pylist(), rejects.column("reason").to_pylist(), strict=True))
     assert reasons == {
         2: "track id is not a Spotify track ID, URI or URL: 'not-a-track'",
         3: "energy is not a number: 'loud'",
@@ -167,7 +167,8 @@ def test_the_command_lands_good_files_and_fails_for_unusable_ones(tmp_path, home
     assert result.returncode == 2
     assert f"{SEED_CSV}: 686 rows: 686 accepted, 0 rejected" in result.stdout
     assert f"{binary}: could not be read as a CSV table" in result.stderr
-    assert f"{prose}: missing required column(s): track_id (as track_id, id, uri, track_uri, spotify_id, url or track_url)" in result.stderr
+    spellings = "track_id, id, uri, track_uri, spotify_id, url or track_url"
+    assert f"{prose}: missing required column(s): track_id (as {spellings})" in result.stderr
     assert "2 of 3 file(s) could not be ingested" in result.stderr
     assert pl.read_parquet(home / "landing" / "files" / "*.parquet").height == 686
 

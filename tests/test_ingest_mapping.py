@@ -99,7 +99,8 @@ def test_a_wrong_mapping_file_says_what_is_wrong(tmp_path, text, complaint):
 def test_ingesting_again_with_another_mapping_replaces_the_first_landing(tmp_path):
     ingest_file(MOODIFY_CSV, NOW, read_mapping(MOODIFY_MAPPING))
     swapped = tmp_path / "swapped.toml"
-    swapped.write_text(MOODIFY_MAPPING.read_text().replace('0 = "Sad"', '0 = "Calm"').replace('3 = "Calm"', '3 = "Sad"'))
+    mapping = MOODIFY_MAPPING.read_text()
+    swapped.write_text(mapping.replace('0 = "Sad"', '0 = "Calm"').replace('3 = "Calm"', '3 = "Sad"'))
 
     result = ingest_file(MOODIFY_CSV, NOW, read_mapping(swapped))
 

@@ -156,5 +156,5 @@ def test_promoting_an_unknown_version_names_the_known_ones(trained):
     result = run_command("train", "promote", "19990101-000000", home=trained)
 
     assert result.returncode == 2
-    assert f"no model version '19990101-000000'" in result.stderr
+    assert "no model version '19990101-000000'" in result.stderr
     assert registry.current().version in result.stderr

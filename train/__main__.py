@@ -142,7 +142,8 @@ def list_versions() -> None:
         m, data = model.metadata()["metrics"], model.metadata()["data"]
         marker = "*" if model.version == current else " "
         accuracy = f"{100 * m['cv_accuracy_mean']:.1f}% ± {100 * m['cv_accuracy_std']:.1f}"
-        macro_f1, ece = (f"{m[key]:.3f}" if key in m else "—" for key in ("macro_f1", "ece"))  # older versions lack them
+        # Versions trained before calibration was measured have neither.
+        macro_f1, ece = (f"{m[key]:.3f}" if key in m else "—" for key in ("macro_f1", "ece"))
         print(f"{marker} {model.version:<20} {data['n_examples']:>8} {accuracy:>15} {macro_f1:>9} {ece:>6} "
               f"{100 * m['holdout_accuracy']:>8.1f}%")
 

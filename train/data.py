@@ -21,7 +21,7 @@ class Examples:
 
     def class_counts(self) -> dict[str, int]:
         counts = np.bincount(self.labels, minlength=len(CLASSES))
-        return {mood: int(count) for mood, count in zip(CLASSES, counts)}
+        return {mood: int(count) for mood, count in zip(CLASSES, counts, strict=True)}
 
     def fingerprint(self) -> str:
         """Same examples (in any order) → same fingerprint: it names the data a model saw."""

@@ -64,7 +64,7 @@ def evaluate(true_labels: np.ndarray, probabilities: np.ndarray) -> Evaluation:
         ece=ece,
         per_class={
             mood: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
-            for mood, p, r, f, s in zip(CLASSES, precision, recall, f1, support)
+            for mood, p, r, f, s in zip(CLASSES, precision, recall, f1, support, strict=True)
         },
         confusion=confusion_matrix(true_labels, predicted, labels=everything),
         reliability=reliability,

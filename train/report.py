@@ -26,7 +26,10 @@ def per_class_table(evaluation: Evaluation) -> list[str]:
 def confusion_table(evaluation: Evaluation) -> list[str]:
     return [
         f"{'':<10}" + "".join(f"{mood:>10}" for mood in CLASSES),
-        *(f"{mood:<10}" + "".join(f"{n:>10}" for n in row) for mood, row in zip(CLASSES, evaluation.confusion)),
+        *(
+            f"{mood:<10}" + "".join(f"{n:>10}" for n in row)
+            for mood, row in zip(CLASSES, evaluation.confusion, strict=True)
+        ),
     ]
 
 
@@ -53,7 +56,8 @@ def markdown_report(version: str, outcome: TrainingOutcome, metadata: dict) -> s
     return "\n".join([
         f"# Model {version}",
         "",
-        f"Trained {metadata['created_at']} on `training_examples` (fingerprint `{metadata['data']['fingerprint'][:12]}`): "
+        f"Trained {metadata['created_at']} on `training_examples` "
+        f"(fingerprint `{metadata['data']['fingerprint'][:12]}`): "
         f"{outcome.n_train} examples to fit, {outcome.n_holdout} held out. Class counts: "
         + ", ".join(f"{mood} {n}" for mood, n in metadata["data"]["class_counts"].items()) + ".",
         "",
@@ -88,7 +92,8 @@ def save_pictures(outcome: TrainingOutcome, folder: Path, version: str) -> None:
 def save_confusion_matrix(evaluation: Evaluation, path: Path, title: str) -> None:
     figure = Figure(figsize=(5.5, 5))
     axes = figure.subplots()
-    ConfusionMatrixDisplay(evaluation.confusion, display_labels=list(CLASSES)).plot(ax=axes, cmap="Blues", colorbar=False)
+    display = ConfusionMatrixDisplay(evaluation.confusion, display_labels=list(CLASSES))
+    display.plot(ax=axes, cmap="Blues", colorbar=False)
     axes.set_title(title)
     figure.tight_layout()
     figure.savefig(path, dpi=120)

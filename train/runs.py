@@ -72,6 +72,6 @@ def record_run(connection: duckdb.DuckDBPyConnection, run: dict, evaluations: di
         connection.execute(f"delete from {table} where model_version = ?", [version])
     connection.execute(f"insert into model_runs ({', '.join(row)}) values ({', '.join('?' for _ in row)})",
                        list(row.values()))
-    connection.execute("insert into model_metrics by name select * from metrics")
-    connection.execute("insert into model_confusion by name select * from confusion")
+    connection.from_arrow(metrics).insert_into("model_metrics")
+    connection.from_arrow(confusion).insert_into("model_confusion")
     connection.commit()

@@ -11,13 +11,11 @@ from pathlib import Path
 
 from moodcast.contract import CLASSES
 from moodcast.errors import BadInputError
+from moodcast.track_ids import reference_pattern
 
 KINDS = ("track", "album", "artist", "playlist")
 _KIND = "|".join(KINDS)
-_REFERENCE = re.compile(
-    rf"^\s*(?:spotify:(?P<uri_kind>{_KIND}):|https?://open\.spotify\.com/(?:intl-[A-Za-z-]+/)?(?P<url_kind>{_KIND})/)?"
-    r"(?P<id>[0-9A-Za-z]{22})(?:[?#].*)?\s*$"
-)
+_REFERENCE = re.compile(reference_pattern(f"(?P<uri_kind>{_KIND})", f"(?P<url_kind>{_KIND})"))
 
 
 @dataclass(frozen=True)
