@@ -8,8 +8,13 @@ from tests.conftest import run_command
 COMMANDS = [
     ("ingest",),
     ("ingest", "files"),
+    ("ingest", "spotify"),
     ("train",),
+    ("train", "list"),
+    ("train", "promote"),
+    ("train", "reproduce"),
     ("score",),
+    ("score", "track"),
 ]
 README = (settings.REPO_ROOT / "README.md").read_text()
 
