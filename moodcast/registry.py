@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from moodcast import settings
+import keras
+
+from moodcast import (
+    layers,  # noqa: F401  (registers moodcast's own layers, which load() needs)
+    settings,
+)
 from moodcast.errors import BadInputError, NotReadyError
 
 MODEL_FILE = "model.keras"
@@ -33,6 +38,10 @@ class ModelVersion:
 
     def metadata(self) -> dict:
         return json.loads((self.path / METADATA_FILE).read_text())
+
+    def load(self) -> keras.Model:
+        """The Keras model, preprocessing included."""
+        return keras.saving.load_model(self.model_file)
 
 
 def versions() -> list[ModelVersion]:

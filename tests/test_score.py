@@ -4,7 +4,6 @@ import shutil
 from datetime import UTC, datetime
 
 import duckdb
-import keras
 import numpy as np
 
 from moodcast import registry, settings
@@ -37,7 +36,7 @@ def test_predictions_match_the_exported_keras_model(trained):
     rows = query(f"select {', '.join(FEATURES)}, {', '.join(PROBABILITY_COLUMNS)} "
                  "from track_features join predictions using (track_id) order by track_id limit 200")
     features = np.array([row[:10] for row in rows], dtype=np.float32)
-    model = keras.saving.load_model(registry.current().model_file)
+    model = registry.current().load()
 
     expected = model.predict(features, verbose=0)
 

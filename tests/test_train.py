@@ -1,6 +1,8 @@
 """Training: the exported model, its metadata, model_runs, reproducibility and clear refusals."""
 
+import argparse
 import json
+from dataclasses import replace
 
 import duckdb
 import keras
@@ -11,7 +13,7 @@ from moodcast import registry, settings
 from moodcast.contract import CLASSES, FEATURES
 from moodcast.errors import BadInputError
 from tests.conftest import QUICK_TRAINING, run_command, run_ok
-from train.config import TrainConfig
+from train.config import PRESETS, TrainConfig, add_arguments, from_arguments
 from train.data import Examples, check_enough, read_examples
 from train.model import build_model
 from train.training import train_and_evaluate
@@ -24,15 +26,65 @@ def examples_from(trained_home) -> Examples:
         return read_examples(connection)
 
 
-def test_the_model_scales_raw_features_inside_itself_onto_the_training_range():
-    rng = np.random.default_rng(0)
-    training = rng.uniform([1e5, 0, -60, 0], [6e5, 1, 0, 220], size=(50, 4)).repeat([3, 3, 2, 2], axis=1)
-    model = build_model(QUICK, training.astype(np.float32))
+def raw_features(rows: int, seed: int = 0) -> np.ndarray:
+    """Raw features in contract order, on Spotify's scales (length in ms, loudness in dB, tempo in BPM)."""
+    rng = np.random.default_rng(seed)
+    low = [1e5, 0, 0, 0, 0, 0, 0, -60, 0, 0]
+    high = [6e5, 1, 1, 1, 1, 1, 1, 0, 1, 220]
+    return rng.uniform(low, high, size=(rows, len(FEATURES))).astype(np.float32)
 
-    scaled = np.asarray(model.get_layer("min_max_scaling")(training.astype(np.float32)))
+
+def test_the_article_preset_scales_raw_features_onto_the_training_range():
+    training = raw_features(50)
+    model = build_model(replace(PRESETS["article"], epochs=5, cv_folds=2), training)
+
+    scaled = np.asarray(model.classifier.get_layer("min_max_scaling")(training))
 
     np.testing.assert_allclose(scaled.min(axis=0), 0, atol=1e-6)
     np.testing.assert_allclose(scaled.max(axis=0), 1, atol=1e-6)
+
+
+def test_the_default_logs_skewed_features_and_standardises_them_on_the_training_rows():
+    training = raw_features(200)
+    model = build_model(QUICK, training)
+
+    logged = np.asarray(model.classifier.get_layer("log_features")(training))
+    standardised = np.asarray(model.classifier.get_layer("standardize")(logged))
+
+    np.testing.assert_allclose(logged[:, 0], np.log(training[:, 0] + 1.0), rtol=1e-6)  # length, log-scaled
+    np.testing.assert_array_equal(logged[:, 1], training[:, 1])  # danceability, as it was
+    np.testing.assert_allclose(standardised.mean(axis=0), 0, atol=1e-4)
+    np.testing.assert_allclose(standardised.std(axis=0), 1, atol=1e-3)
+
+
+def test_the_exported_classifier_averages_the_members_the_trainer_fits():
+    training = raw_features(100)
+    model = build_model(QUICK, training)
+
+    members = np.asarray(model.trainer(training))
+
+    assert members.shape == (100, QUICK.members, len(CLASSES))
+    np.testing.assert_allclose(np.asarray(model.classifier(training)), members.mean(axis=1), atol=1e-6)
+
+
+def test_a_saved_model_loads_and_predicts_exactly_as_before(tmp_path):
+    training = raw_features(100)
+    model = build_model(QUICK, training)
+    model.classifier.save(tmp_path / "model.keras")
+
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+
+    np.testing.assert_array_equal(np.asarray(loaded(training)), np.asarray(model.classifier(training)))
+
+
+def test_a_preset_gives_its_knobs_and_options_override_them(home):
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+
+    config = from_arguments(parser.parse_args(["--preset", "article", "--epochs", "7"]))
+
+    assert config == replace(PRESETS["article"], epochs=7)
+    assert (config.preprocessing, config.members, config.hidden_units) == ("min_max", 1, 8)
 
 
 def test_training_exports_a_complete_version_and_records_the_run(trained_home, home):

@@ -8,6 +8,7 @@ metadata.json, report.md and pictures), the version's rows in `model_runs`, `mod
   python -m train list                 the versions, their metrics, and which one is current
   python -m train promote VERSION      make another version the current model
   python -m train reproduce            the article's protocol on its own data, next to its figures
+  python -m train compare              moodcast's model, the article's and two baselines on the same folds
 """
 
 import argparse
@@ -22,7 +23,7 @@ import tensorflow as tf
 
 from moodcast import cli, registry, warehouse
 from moodcast.contract import CLASSES, FEATURES
-from train import reproduce
+from train import compare, reproduce
 from train.config import TrainConfig, add_arguments, from_arguments
 from train.data import Examples, check_enough, read_examples
 from train.report import markdown_report, save_pictures, text_report
@@ -47,6 +48,11 @@ def parse_args() -> argparse.Namespace:
     promote.add_argument("version", metavar="VERSION")
     commands.add_parser("reproduce", help="run the article's protocol on its data and compare with its figures",
                         description=reproduce.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    compare_parser = commands.add_parser(
+        "compare", help="compare the default model, the article's and two baselines on the same folds",
+        description=compare.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    compare_parser.add_argument("--repeats", type=int, default=3,
+                                help="repeats of the stratified k-fold, each with other folds (default: 3)")
     return parser.parse_args()
 
 
@@ -154,10 +160,16 @@ def main() -> None:
     if args.command == "list":
         list_versions()
     elif args.command == "reproduce":
-        config = from_arguments(args)
+        config = from_arguments(args, preset="article")
         tf.config.experimental.enable_op_determinism()
         results = [reproduce.reproduce(name, path, config) for name, path in reproduce.DATASETS.items()]
         print(reproduce.reproduction_table(results))
+    elif args.command == "compare":
+        examples = load_examples()
+        config = from_arguments(args)
+        check_enough(examples, config.cv_folds)
+        tf.config.experimental.enable_op_determinism()
+        print(compare.comparison_table(compare.compare(examples, config, args.repeats)))
     elif args.command == "promote":
         promoted = registry.promote(args.version)
         print(f"{promoted.version} is now the current model")

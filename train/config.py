@@ -1,9 +1,16 @@
-"""Every training knob, in one place. Each is a `python -m train` option of the same name."""
+"""Every training knob, in one place. Each is a `python -m train` option of the same name.
+
+Two presets: `default`, moodcast's model (log-scaled and standardised features, an ensemble of
+five small networks averaged inside one exported model), and `article`, the network of the
+article moodcast grew from (min-max scaling, one Dense(8) network, 300 epochs, batch 200).
+"""
 
 import argparse
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 from moodcast.errors import BadInputError
+
+PREPROCESSING = ("log_standardize", "min_max")
 
 
 def knob(default, help_text: str):
@@ -12,18 +19,23 @@ def knob(default, help_text: str):
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = knob(300, "passes over the training data (the article's 300)")
-    batch_size: int = knob(200, "examples per gradient step (the article's 200)")
-    hidden_units: int = knob(8, "width of the one hidden ReLU layer (the article's 8)")
-    learning_rate: float = knob(0.001, "Adam's step size (Keras's default, as in the article)")
+    preprocessing: str = knob("log_standardize", "feature scaling inside the model: log_standardize (log of "
+                              "skewed features, then standardised) or min_max (the article's)")
+    members: int = knob(5, "networks in the ensemble, trained together and averaged in the exported model")
+    hidden_units: int = knob(32, "width of each network's one hidden ReLU layer")
+    epochs: int = knob(60, "passes over the training data")
+    batch_size: int = knob(64, "examples per gradient step")
+    learning_rate: float = knob(0.003, "Adam's step size")
     holdout_fraction: float = knob(0.2, "share of examples held out to test the exported model")
     cv_folds: int = knob(10, "folds of the stratified cross-validation")
     seed: int = knob(15, "one seed for the splits, the initial weights and the shuffling")
 
     def __post_init__(self) -> None:
         problems = [
-            *(f"--{name.replace('_', '-')} must be at least 1" for name in ("epochs", "batch_size", "hidden_units")
-              if getattr(self, name) < 1),
+            *(f"--{name.replace('_', '-')} must be at least 1"
+              for name in ("members", "hidden_units", "epochs", "batch_size") if getattr(self, name) < 1),
+            *([f"--preprocessing must be one of {', '.join(PREPROCESSING)}"]
+              if self.preprocessing not in PREPROCESSING else []),
             *(["--learning-rate must be positive"] if self.learning_rate <= 0 else []),
             *(["--holdout-fraction must be between 0 and 1"] if not 0 < self.holdout_fraction < 1 else []),
             *(["--cv-folds must be at least 2"] if self.cv_folds < 2 else []),
@@ -32,15 +44,27 @@ class TrainConfig:
             raise BadInputError("; ".join(problems))
 
 
+PRESETS = {
+    "default": TrainConfig(),
+    "article": TrainConfig(preprocessing="min_max", members=1, hidden_units=8, epochs=300, batch_size=200,
+                           learning_rate=0.001),
+}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--preset", choices=PRESETS, default="default",
+                        help="the knobs to start from; options below override them (default: %(default)s)")
     for knob_field in fields(TrainConfig):
+        article = getattr(PRESETS["article"], knob_field.name)
         parser.add_argument(
             f"--{knob_field.name.replace('_', '-')}",
             type=knob_field.type,
-            default=knob_field.default,
-            help=f"{knob_field.metadata['help']} (default: {knob_field.default})",
+            help=f"{knob_field.metadata['help']} (default: {knob_field.default}"
+            + (f"; article: {article})" if article != knob_field.default else ")"),
         )
 
 
-def from_arguments(args: argparse.Namespace) -> TrainConfig:
-    return TrainConfig(**{knob_field.name: getattr(args, knob_field.name) for knob_field in fields(TrainConfig)})
+def from_arguments(args: argparse.Namespace, preset: str | None = None) -> TrainConfig:
+    """The preset (the one named, else --preset) with every knob given on the command line applied."""
+    given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
+    return replace(PRESETS[preset or args.preset], **given)

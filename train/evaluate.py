@@ -31,6 +31,7 @@ class Evaluation:
 @dataclass(frozen=True)
 class CrossValidation:
     fold_accuracies: np.ndarray
+    fold_macro_f1: np.ndarray
     out_of_fold: Evaluation  # every example predicted by the model that did not see it
 
 
@@ -71,15 +72,25 @@ def evaluate(true_labels: np.ndarray, probabilities: np.ndarray) -> Evaluation:
     )
 
 
-def cross_validate(examples: Examples, folds: int, seed: int, fit_predict: FitPredict) -> CrossValidation:
-    """Stratified k-fold: each fold's model is fitted (scaling included) on its own training part only."""
+Split = tuple[np.ndarray, np.ndarray]  # (training rows, test rows)
+
+
+def stratified_folds(examples: Examples, folds: int, seed: int) -> list[Split]:
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return list(splitter.split(examples.features, examples.labels))
+
+
+def cross_validate(examples: Examples, folds: list[Split], fit_predict: FitPredict) -> CrossValidation:
+    """Each fold's model is fitted (scaling included) on its own training rows only; the folds' test rows
+    must cover every example once."""
     out_of_fold = np.zeros((len(examples), len(CLASSES)))
-    accuracies = []
-    for number, (train_rows, test_rows) in enumerate(splitter.split(examples.features, examples.labels), start=1):
+    accuracies, macro_f1 = [], []
+    for number, (train_rows, test_rows) in enumerate(folds, start=1):
         out_of_fold[test_rows] = fit_predict(
             examples.features[train_rows], examples.labels[train_rows], examples.features[test_rows]
         )
-        accuracies.append(accuracy_score(examples.labels[test_rows], out_of_fold[test_rows].argmax(axis=1)))
-        log.info("cross-validation fold %d/%d: accuracy %.1f%%", number, folds, 100 * accuracies[-1])
-    return CrossValidation(np.array(accuracies), evaluate(examples.labels, out_of_fold))
+        truth, predicted = examples.labels[test_rows], out_of_fold[test_rows].argmax(axis=1)
+        accuracies.append(accuracy_score(truth, predicted))
+        macro_f1.append(f1_score(truth, predicted, labels=list(range(len(CLASSES))), average="macro", zero_division=0))
+        log.info("cross-validation fold %d/%d: accuracy %.1f%%", number, len(folds), 100 * accuracies[-1])
+    return CrossValidation(np.array(accuracies), np.array(macro_f1), evaluate(examples.labels, out_of_fold))

@@ -1,15 +1,27 @@
-"""The mood classifier: the article's network, with its scaling built into the model.
+"""The mood classifier: preprocessing inside the model, then an ensemble of small networks.
 
-Scaling inside the model means the exported file takes raw features, exactly as they are in
-`track_features`: scoring needs nothing else, and train/serve skew cannot happen.
+Preprocessing is part of the exported model, adapted on the training rows, so the model takes
+raw features exactly as they are in `track_features`: scoring needs nothing else, and
+train/serve skew cannot happen. The ensemble's members are trained together as one Keras model
+with a (batch, members, classes) output — each member has its own loss — and exported as a
+second model over the same layers that averages their probabilities.
 """
+
+from dataclasses import dataclass
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from moodcast.contract import CLASSES, FEATURES
+from moodcast.layers import LOG_OFFSETS, LogFeatures
 from train.config import TrainConfig
+
+
+@dataclass(frozen=True)
+class MoodModel:
+    trainer: keras.Model  # (batch, members, classes): what is fitted
+    classifier: keras.Model  # (batch, classes): the members' average, what is exported and scored
 
 
 def min_max_scaling(training_features: np.ndarray) -> keras.layers.Rescaling:
@@ -20,27 +32,45 @@ def min_max_scaling(training_features: np.ndarray) -> keras.layers.Rescaling:
     return keras.layers.Rescaling(scale=(1.0 / span).tolist(), offset=(-low / span).tolist(), name="min_max_scaling")
 
 
-def build_model(config: TrainConfig, training_features: np.ndarray) -> keras.Model:
+def preprocess(config: TrainConfig, training_features: np.ndarray, inputs: keras.KerasTensor) -> keras.KerasTensor:
+    if config.preprocessing == "min_max":
+        return min_max_scaling(training_features)(inputs)
+    log_features = LogFeatures([LOG_OFFSETS.get(feature) for feature in FEATURES], name="log_features")
+    standardize = keras.layers.Normalization(name="standardize")
+    standardize.adapt(np.asarray(log_features(training_features)))
+    return standardize(log_features(inputs))
+
+
+def build_model(config: TrainConfig, training_features: np.ndarray) -> MoodModel:
     keras.utils.set_random_seed(config.seed)
-    model = keras.Sequential(
-        [
-            keras.Input(shape=(len(FEATURES),), name="features"),
-            min_max_scaling(training_features),
-            keras.layers.Dense(config.hidden_units, activation="relu", name="hidden"),
-            keras.layers.Dense(len(CLASSES), activation="softmax", name="mood_probabilities"),
-        ],
-        name="mood_classifier",
+    inputs = keras.Input(shape=(len(FEATURES),), name="features")
+    scaled = preprocess(config, training_features, inputs)
+    members = [
+        keras.layers.Dense(len(CLASSES), activation="softmax", name=f"member{i}_probabilities")(
+            keras.layers.Dense(config.hidden_units, activation="relu", name=f"member{i}_hidden")(scaled)
+        )
+        for i in range(config.members)
+    ]
+    stacked = keras.layers.Concatenate(axis=1, name="members")(
+        [keras.layers.Reshape((1, len(CLASSES)), name=f"member{i}_row")(p) for i, p in enumerate(members)]
     )
-    model.compile(
+    averaged = members[0] if len(members) == 1 else keras.layers.Average(name="mood_probabilities")(members)
+    trainer = keras.Model(inputs, stacked, name="mood_members")
+    trainer.compile(
         optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+        loss="categorical_crossentropy",
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
     )
-    return model
+    return MoodModel(trainer, keras.Model(inputs, averaged, name="mood_classifier"))
+
+
+def member_targets(labels: np.ndarray, members: int) -> np.ndarray:
+    """One-hot labels repeated for every member: (n, members, classes)."""
+    return np.repeat(np.eye(len(CLASSES), dtype="float32")[labels][:, None, :], members, axis=1)
 
 
 def fit(
-    model: keras.Model,
+    model: MoodModel,
     features: np.ndarray,
     labels: np.ndarray,
     config: TrainConfig,
@@ -48,13 +78,14 @@ def fit(
 ) -> keras.callbacks.History:
     # A prebuilt tf.data pipeline: Keras's per-epoch overhead with numpy input is 4x the work itself.
     batches = (
-        tf.data.Dataset.from_tensor_slices((features, labels))
+        tf.data.Dataset.from_tensor_slices((features, member_targets(labels, config.members)))
         .cache()
         .shuffle(len(labels), seed=config.seed, reshuffle_each_iteration=True)
         .batch(config.batch_size)
     )
-    return model.fit(batches, epochs=config.epochs, validation_data=validation, shuffle=False, verbose=0)
+    validation_data = None if validation is None else (validation[0], member_targets(validation[1], config.members))
+    return model.trainer.fit(batches, epochs=config.epochs, validation_data=validation_data, shuffle=False, verbose=0)
 
 
-def predict_probabilities(model: keras.Model, features: np.ndarray) -> np.ndarray:
-    return np.asarray(model(features, training=False))
+def predict_probabilities(classifier: keras.Model, features: np.ndarray) -> np.ndarray:
+    return np.asarray(classifier(features, training=False))

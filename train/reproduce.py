@@ -11,6 +11,7 @@ directly: it measures the article, not moodcast's warehouse.
 from dataclasses import dataclass
 from pathlib import Path
 
+import keras
 import numpy as np
 import polars as pl
 from sklearn.model_selection import KFold, train_test_split
@@ -43,9 +44,10 @@ def read_labelled_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def article_accuracy(features, labels, train_rows, test_rows, config: TrainConfig) -> float:
+    keras.backend.clear_session()
     model = build_model(config, features)  # scaling adapted on ALL rows, as the article's scaler was
     fit(model, features[train_rows], labels[train_rows], config)
-    predicted = predict_probabilities(model, features[test_rows]).argmax(axis=1)
+    predicted = predict_probabilities(model.classifier, features[test_rows]).argmax(axis=1)
     return float((predicted == labels[test_rows]).mean())
 
 

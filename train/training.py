@@ -8,13 +8,13 @@ from sklearn.model_selection import train_test_split
 
 from train.config import TrainConfig
 from train.data import Examples
-from train.evaluate import CrossValidation, Evaluation, FitPredict, cross_validate, evaluate
+from train.evaluate import CrossValidation, Evaluation, FitPredict, cross_validate, evaluate, stratified_folds
 from train.model import build_model, fit, predict_probabilities
 
 
 @dataclass(frozen=True)
 class TrainingOutcome:
-    model: keras.Model  # fitted on the training split; the hold-out evaluation measures exactly this model
+    model: keras.Model  # the classifier fitted on the training split: the hold-out measures exactly this model
     holdout: Evaluation
     cv: CrossValidation
     history: dict[str, list[float]]
@@ -24,9 +24,10 @@ class TrainingOutcome:
 
 def keras_fit_predict(config: TrainConfig) -> FitPredict:
     def fit_predict(features: np.ndarray, labels: np.ndarray, to_predict: np.ndarray) -> np.ndarray:
+        keras.backend.clear_session()  # else every fold's graph stays in memory
         model = build_model(config, features)
         fit(model, features, labels, config)
-        return predict_probabilities(model, to_predict)
+        return predict_probabilities(model.classifier, to_predict)
 
     return fit_predict
 
@@ -38,13 +39,14 @@ def train_and_evaluate(examples: Examples, config: TrainConfig) -> TrainingOutco
         stratify=examples.labels,
         random_state=config.seed,
     )
-    cv = cross_validate(examples, config.cv_folds, config.seed, keras_fit_predict(config))
+    cv = cross_validate(examples, stratified_folds(examples, config.cv_folds, config.seed), keras_fit_predict(config))
+    keras.backend.clear_session()
     model = build_model(config, examples.features[train_rows])
     holdout = (examples.features[holdout_rows], examples.labels[holdout_rows])
     history = fit(model, examples.features[train_rows], examples.labels[train_rows], config, validation=holdout)
     return TrainingOutcome(
-        model=model,
-        holdout=evaluate(holdout[1], predict_probabilities(model, holdout[0])),
+        model=model.classifier,
+        holdout=evaluate(holdout[1], predict_probabilities(model.classifier, holdout[0])),
         cv=cv,
         history=history.history,
         n_train=len(train_rows),
