@@ -4,11 +4,14 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from moodcast import settings
+from tests.fake_spotify import FakeSpotify
 
 SEED_CSV = settings.REPO_ROOT / "data" / "data_moods.csv"
 CONFLICTS_CSV = settings.REPO_ROOT / "data" / "data_moods_800.csv"
@@ -54,3 +57,22 @@ def trained(trained_home: Path, home: Path) -> Path:
     """This test's own copy of the trained warehouse, so it may change it freely."""
     shutil.copytree(trained_home, home)
     return home
+
+
+@contextmanager
+def serving(monkeypatch: pytest.MonkeyPatch, **options) -> Iterator[FakeSpotify]:
+    """A fake Spotify + ReccoBeats on 127.0.0.1, with the environment pointing moodcast (and any
+    subprocess it starts) at it; the fake must have hit no bug of its own."""
+    with FakeSpotify(**options) as server:
+        for name, value in server.env().items():
+            monkeypatch.setenv(name, value)
+        yield server
+    assert server.server_errors == []
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeSpotify]:
+    """The fake server, run from an empty working directory (no .env to read, a .cache would show)."""
+    monkeypatch.chdir(tmp_path)
+    with serving(monkeypatch, client_secret="fake-secret-9f8e7d") as server:
+        yield server

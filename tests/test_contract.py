@@ -3,7 +3,7 @@
 import yaml
 
 from moodcast import settings
-from moodcast.contract import FEATURE_RANGES, Range
+from moodcast.contract import FEATURE_RANGES, FEATURES, Range
 
 
 def dbt_ranges() -> dict[str, Range]:
@@ -22,3 +22,9 @@ def dbt_ranges() -> dict[str, Range]:
 
 def test_dbt_tests_every_feature_on_the_range_ingest_enforces():
     assert dbt_ranges() == FEATURE_RANGES
+
+
+def test_dbt_lists_the_contract_features_in_order():
+    project = yaml.safe_load((settings.DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+
+    assert tuple(project["vars"]["features"]) == FEATURES

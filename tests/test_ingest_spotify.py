@@ -3,7 +3,6 @@
 import base64
 import logging
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -14,18 +13,6 @@ from ingest.spotify.progress import LogProgress
 from ingest.spotify.references import LineReject, Reference
 from ingest.spotify.retry import RetryPolicy
 from moodcast.errors import BadInputError, ServiceUnavailableError
-from tests.fake_spotify import FakeSpotify
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeSpotify]:
-    """The fake, the environment pointing at it, and an empty working directory (no .env, no .cache)."""
-    monkeypatch.chdir(tmp_path)
-    with FakeSpotify(client_secret="fake-secret-9f8e7d") as server:
-        for name, value in server.env().items():
-            monkeypatch.setenv(name, value)
-        yield server
-    assert server.server_errors == []
 
 
 def ingest(*references: Reference, features: str = "auto", line_rejects: tuple[LineReject, ...] = ()) -> Summary:

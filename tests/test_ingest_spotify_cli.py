@@ -5,27 +5,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import polars as pl
-import pytest
 
 from moodcast import settings
 from moodcast.errors import EXIT_BAD_INPUT, EXIT_UNAVAILABLE
 from tests.conftest import run_command, run_ok
-from tests.fake_spotify import FakeSpotify
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSpotify]:
-    """The fake runs in this process; the environment the subprocesses inherit points at it."""
-    with FakeSpotify() as server:
-        for name, value in server.env().items():
-            monkeypatch.setenv(name, value)
-        yield server
-    assert server.server_errors == []
 
 
 def steps_saved(home: Path) -> int:

@@ -1,8 +1,6 @@
 """The retry policy, with the real spotipy client against the loopback fake Spotify and ReccoBeats."""
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -12,25 +10,10 @@ from ingest.spotify.credentials import Credentials
 from ingest.spotify.reccobeats import ReccoBeats
 from ingest.spotify.retry import Rejected, RetryPolicy, Unavailable
 from moodcast.errors import EXIT_UNAVAILABLE, BadInputError, ServiceUnavailableError
+from tests.conftest import serving
 from tests.fake_spotify import FakeSpotify
 
 SINGLE_TRACK = re.compile(r"^/v1/tracks/[0-9A-Za-z]{22}$")
-
-
-@contextmanager
-def serving(monkeypatch: pytest.MonkeyPatch, **options) -> Iterator[FakeSpotify]:
-    """A fake Spotify + ReccoBeats, with the environment pointing moodcast at it."""
-    with FakeSpotify(**options) as server:
-        for name, value in server.env().items():
-            monkeypatch.setenv(name, value)
-        yield server
-    assert server.server_errors == []
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSpotify]:
-    with serving(monkeypatch) as server:
-        yield server
 
 
 @pytest.fixture

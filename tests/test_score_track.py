@@ -1,7 +1,6 @@
 """`python -m score track`: one track's mood with the current model, from the warehouse or fetched."""
 
 import csv
-from collections.abc import Iterator
 
 import duckdb
 import pytest
@@ -12,18 +11,8 @@ from moodcast.contract import CLASSES
 from moodcast.errors import BadInputError
 from score.track import score_track
 from tests.conftest import SEED_CSV, run_ok
-from tests.fake_spotify import FakeSpotify
 
 NO_WAITING = RetryPolicy(sleep=lambda seconds: None)
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSpotify]:
-    with FakeSpotify() as server:
-        for name, value in server.env().items():
-            monkeypatch.setenv(name, value)
-        yield server
-    assert server.server_errors == []
 
 
 @pytest.fixture

@@ -6,16 +6,7 @@ with observations as (
 complete as (
     select *
     from observations
-    where length is not null
-        and danceability is not null
-        and acousticness is not null
-        and energy is not null
-        and instrumentalness is not null
-        and liveness is not null
-        and valence is not null
-        and loudness is not null
-        and speechiness is not null
-        and tempo is not null
+    where {{ has_all_features() }}
 ),
 
 latest as (
@@ -32,15 +23,6 @@ select
     track_name,
     artist_name,
     album_name,
-    length,
-    danceability,
-    acousticness,
-    energy,
-    instrumentalness,
-    liveness,
-    valence,
-    loudness,
-    speechiness,
-    tempo,
+    {{ feature_columns() }},
     ingested_at as features_updated_at
 from latest

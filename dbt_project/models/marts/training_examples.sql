@@ -18,16 +18,7 @@ features as (
 
 select
     features.track_id,
-    features.length,
-    features.danceability,
-    features.acousticness,
-    features.energy,
-    features.instrumentalness,
-    features.liveness,
-    features.valence,
-    features.loudness,
-    features.speechiness,
-    features.tempo,
+    {{ feature_columns('features.') }},
     agreed.mood
 from agreed
 inner join features on agreed.track_id = features.track_id
