@@ -121,12 +121,13 @@ def save_reliability(evaluation: Evaluation, path: Path, title: str) -> None:
     axes = figure.subplots()
     bins = evaluation.reliability
     axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
-    axes.bar([b["low"] for b in bins], [b["accuracy"] for b in bins], width=[b["high"] - b["low"] for b in bins],
-             align="edge", alpha=0.6, edgecolor="black", label="accuracy in bin")
+    bars = axes.bar([b["low"] for b in bins], [b["accuracy"] for b in bins], width=[b["high"] - b["low"] for b in bins],
+                    align="edge", alpha=0.6, edgecolor="black", label="accuracy in bin (label: tracks)")
+    axes.bar_label(bars, labels=[str(b["count"]) for b in bins], fontsize=8)  # a bin of 3 tracks says little
     axes.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], marker="o", color="tab:red",
               label="mean confidence → accuracy")
     axes.set_xlim(0, 1)
-    axes.set_ylim(0, 1)
+    axes.set_ylim(0, 1.08)
     axes.set_xlabel("confidence (top-class probability)")
     axes.set_ylabel("accuracy")
     axes.set_title(f"{title}\nECE {evaluation.ece:.3f}")
