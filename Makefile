@@ -11,8 +11,10 @@ INGEST := $(BIN)/python -m ingest files $(SEED_DATA)
 BUILD := $(BIN)/python -m moodcast.build
 TRAIN := $(BIN)/python -m train $(TRAIN_ARGS)
 SCORE := $(BIN)/python -m score
+# `make bench BENCH_ROWS=1000000` for a quicker run; it never touches $(MOODCAST_HOME).
+BENCH_ROWS ?= 10000000
 
-.PHONY: run install ingest build train score test
+.PHONY: run install ingest build train score test bench
 
 run: $(INSTALLED)
 	$(INGEST)
@@ -44,3 +46,7 @@ score: $(INSTALLED)
 test: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Score a synthetic catalog of BENCH_ROWS tracks in a warehouse of its own; writes bench/results-<date>.json.
+bench: $(INSTALLED)
+	$(BIN)/python -m bench --rows $(BENCH_ROWS)

@@ -3,15 +3,24 @@
 Every input row ends up in exactly one place: the file's landed tracks, or its rejects with
 the reason. The landed file is named after the input's content hash, so ingesting the same
 file twice changes nothing, and a new version of a file replaces the old one's rows.
+
+Files are read lazily and landed in batches, so memory stays bounded whatever their size. Numbers
+stored as numbers (Parquet doubles and integers) are taken as they are; everything else is checked as
+text. The reasons for rejecting a row, and the row itself as JSON, are worked out for rejected rows
+only: the cheap yes/no checks run on every row, built from the same conditions as the reasons.
 """
 
 import hashlib
+import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ingest.landing import (
     FILE_REJECTS_SCHEMA,
@@ -21,7 +30,6 @@ from ingest.landing import (
     ensure_landing_zone,
     landed_source_file,
     source_dir,
-    write_atomically,
 )
 from ingest.mapping import ColumnMapping
 from moodcast.contract import CLASSES, FEATURE_RANGES, FEATURES
@@ -40,6 +48,10 @@ COLUMN_SPELLINGS: dict[str, tuple[str, ...]] = {
 REQUIRED_COLUMNS = ("track_id", *FEATURES)
 READERS = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet"}
 NO_MAPPING = ColumnMapping()  # columns found by their usual spellings, moods by name
+BATCH_ROWS = 500_000  # rows per landed batch: large enough for speed, small enough for bounded memory
+# Column types whose values are used as they are; a Float32 column goes through text like a CSV, so
+# 0.1f lands as 0.1 (its text), not as 0.10000000149011612.
+NUMERIC_AS_IS = (pl.Float64, pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
 
 
 @dataclass(frozen=True)
@@ -64,37 +76,59 @@ def ingest_file(path: Path, ingested_at: datetime, mapping: ColumnMapping = NO_M
     if tracks_path.exists() and rejects_path.exists():
         return IngestResult(path, tracks_path, row_count(tracks_path), row_count(rejects_path), unchanged=True)
 
-    raw = read_as_text(path)
-    checked = check_rows(raw, resolve_columns(raw.columns, path, mapping), mapping)
+    table = scan_table(path)
+    columns = resolve_columns([c for c in table.collect_schema().names() if c != "source_row"], path, mapping)
     lineage = [
         pl.lit(str(path)).alias("source_file"),
         pl.col("source_row"),
         pl.lit(digest).alias("source_sha256"),
         pl.lit(ingested_at).alias("ingested_at"),
     ]
-    accepted = checked.filter(pl.col("reason").is_null())
-    rejected = checked.filter(pl.col("reason").is_not_null())
     metadata = {SOURCE_FILE_METADATA_KEY: str(path).encode()}
-    # Rejects first: the tracks file is what marks the file as landed.
-    write_atomically(
-        rejected.select("track_reference", "reason", "raw_record", *lineage)
-        .to_arrow()
-        .cast(FILE_REJECTS_SCHEMA.with_metadata(metadata)),
-        rejects_path,
-    )
-    write_atomically(
-        accepted.select(
-            "track_id", "track_name", "artist_name", "album_name", *FEATURES, "mood", *lineage
-        )
-        .to_arrow()
-        .cast(FILE_TRACKS_SCHEMA.with_metadata(metadata)),
-        tracks_path,
-    )
+    accepted = rejected = 0
+    examples: list[str] = []
+    with (
+        BatchWriter(rejects_path, FILE_REJECTS_SCHEMA.with_metadata(metadata)) as rejects_out,
+        BatchWriter(tracks_path, FILE_TRACKS_SCHEMA.with_metadata(metadata)) as tracks_out,
+    ):
+        for good, bad in checked_batches(table, columns, mapping, path):
+            tracks_out.write(good.select(
+                "track_id", "track_name", "artist_name", "album_name", *FEATURES, "mood", *lineage
+            ))
+            rejects_out.write(bad.select("track_reference", "reason", "raw_record", *lineage))
+            accepted, rejected = accepted + good.height, rejected + bad.height
+            examples += [f"row {row}: {why}" for row, why in bad.select("source_row", "reason").head(5).iter_rows()]
+        # Rejects first: the tracks file is what marks the file as landed.
+        rejects_out.publish()
+        tracks_out.publish()
     remove_superseded(path, keep=landed_name)
-    examples = tuple(
-        f"row {row}: {reason}" for row, reason in rejected.select("source_row", "reason").head(5).iter_rows()
-    )
-    return IngestResult(path, tracks_path, accepted.height, rejected.height, False, examples)
+    return IngestResult(path, tracks_path, accepted, rejected, False, tuple(examples[:5]))
+
+
+class BatchWriter:
+    """A Parquet file written batch by batch under a temporary name, renamed into place by publish()."""
+
+    def __init__(self, path: Path, schema: pa.Schema):
+        self.path, self.schema = path, schema
+        self.temporary = path.with_name(f".{path.name}.tmp")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.writer = pq.ParquetWriter(self.temporary, schema, compression="zstd")
+
+    def write(self, frame: pl.DataFrame) -> None:
+        if frame.height:
+            self.writer.write_table(frame.to_arrow().cast(self.schema))
+
+    def publish(self) -> None:
+        self.writer.close()
+        os.replace(self.temporary, self.path)
+
+    def __enter__(self) -> "BatchWriter":
+        return self
+
+    def __exit__(self, *exception) -> None:
+        if self.temporary.exists():  # not published: the run failed
+            self.writer.close()
+            self.temporary.unlink()
 
 
 def file_sha256(path: Path) -> str:
@@ -111,20 +145,39 @@ def row_count(parquet_path: Path) -> int:
     return pl.scan_parquet(parquet_path).select(pl.len()).collect().item()
 
 
-def read_as_text(path: Path) -> pl.DataFrame:
-    """Read every column as text, so each value is checked here and kept verbatim in rejects."""
+def scan_table(path: Path) -> pl.LazyFrame:
+    """The file as a lazy table with a 1-based `source_row`: CSV columns as text, Parquet columns as stored."""
     kind = READERS.get(path.suffix.lower())
     if kind is None:
         raise BadInputError(f"{path}: not a CSV or Parquet file (expected one of {', '.join(READERS)})")
     try:
-        if kind == "CSV":
-            frame = pl.read_csv(path, infer_schema=False)
-        else:
-            frame = pl.read_parquet(path)
-            frame = frame.with_columns(pl.all().cast(pl.String))
+        table = pl.scan_csv(path, infer_schema=False) if kind == "CSV" else pl.scan_parquet(path)
+        table.head(1).collect()  # a file that is no table at all fails here, by name; later damage in checked_batches
     except (pl.exceptions.PolarsError, OSError) as error:
         raise BadInputError(f"{path}: could not be read as a {kind} table: {error}") from error
-    return frame.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("source_row"))
+    return table.with_row_index("source_row", offset=1).with_columns(pl.col("source_row").cast(pl.Int64))
+
+
+def checked_batches(
+    table: pl.LazyFrame, columns: dict[str, str], mapping: ColumnMapping, path: Path
+) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+    """(accepted, rejected) batches: accepted rows parsed as check_rows parses them, rejected ones with
+    check_rows' reason and raw record. Raises BadInputError, naming the file, if it cannot be read."""
+    schema = table.collect_schema()
+    original_columns = [c for c in schema.names() if c != "source_row"]
+    valid, parsed = quick_check(schema, columns, mapping)
+    checked = table.with_columns(valid.alias("__valid"), *(value.alias(f"__{name}") for name, value in parsed.items()))
+    try:
+        for batch in checked.collect_batches(chunk_size=BATCH_ROWS, engine="streaming"):
+            good = batch.filter(pl.col("__valid")).select(
+                "source_row", *(pl.col(f"__{name}").alias(name) for name in parsed)
+            )
+            bad = batch.filter(~pl.col("__valid")).select(
+                "source_row", *(pl.col(c).cast(pl.String) for c in original_columns)
+            )
+            yield good, check_rows(bad, columns, mapping)
+    except pl.exceptions.PolarsError as error:
+        raise BadInputError(f"{path}: could not be read as a {READERS[path.suffix.lower()]} table: {error}") from error
 
 
 def resolve_columns(columns: list[str], path: Path, mapping: ColumnMapping) -> dict[str, str]:
@@ -159,23 +212,17 @@ def resolve_columns(columns: list[str], path: Path, mapping: ColumnMapping) -> d
 
 
 def check_rows(raw: pl.DataFrame, columns: dict[str, str], mapping: ColumnMapping) -> pl.DataFrame:
-    """Parse every value; `reason` is null for a usable row, else says everything wrong with it."""
+    """Parse every value of a text table; `reason` is null for a usable row, else says everything wrong with it."""
     original_columns = [c for c in raw.columns if c != "source_row"]
     text = {target: pl.col(source).str.strip_chars() for target, source in columns.items()}
-    track_id = text["track_id"].str.extract(TRACK_REFERENCE_PATTERN, 1)
     values = {feature: text[feature].cast(pl.Float64, strict=False) for feature in FEATURES}
     mood_text = text.get("mood", pl.lit(None, pl.String))
-    if mapping.mood_codes:
-        mood = mood_text.replace_strict(mapping.mood_codes, default=None, return_dtype=pl.String)
-        unknown_mood = f"mood '{{}}' is not in the [moods] of {mapping.source.name} ({', '.join(mapping.mood_codes)})"
-    else:
-        mood = mood_text.str.to_lowercase().replace_strict({c.lower(): c for c in CLASSES}, default=None)
-        unknown_mood = f"mood is not one of {', '.join(CLASSES)}: '{{}}'"
+    mood, unknown_mood = parse_mood(mood_text, mapping)
 
     problems = [
         pl.when(is_blank(text["track_id"]))
         .then(pl.lit("track id is missing"))
-        .when(track_id.is_null())
+        .when(parse_track_id(text["track_id"]).is_null())
         .then(pl.format("track id is not a Spotify track ID, URI or URL: '{}'", text["track_id"])),
         *(feature_problem(feature, text[feature], values[feature]) for feature in FEATURES),
         pl.when(~is_blank(mood_text) & mood.is_null()).then(pl.format(unknown_mood, mood_text)),
@@ -183,27 +230,81 @@ def check_rows(raw: pl.DataFrame, columns: dict[str, str], mapping: ColumnMappin
     reason = pl.concat_str(problems, separator="; ", ignore_nulls=True)
     return raw.select(
         "source_row",
-        track_id.alias("track_id"),
+        parse_track_id(text["track_id"]).alias("track_id"),
         text["track_id"].alias("track_reference"),
         *(text.get(name, pl.lit(None, pl.String)).alias(name) for name in ("track_name", "artist_name", "album_name")),
-        *((values[f].round(0).cast(pl.Int64) if f == "length" else values[f]).alias(f) for f in FEATURES),
+        *(landed_value(f, values[f]).alias(f) for f in FEATURES),
         mood.alias("mood"),
         pl.when(reason != "").then(reason).alias("reason"),
         pl.struct(original_columns).struct.json_encode().alias("raw_record"),
     )
 
 
-def feature_problem(feature: str, text: pl.Expr, value: pl.Expr) -> pl.Expr:
+def quick_check(
+    schema: pl.Schema, columns: dict[str, str], mapping: ColumnMapping
+) -> tuple[pl.Expr, dict[str, pl.Expr]]:
+    """What check_rows decides, without its messages: whether a row is usable, and its landed values.
+
+    Built from the same conditions as check_rows, so a row is valid here exactly when check_rows
+    gives it no reason. Numeric columns (NUMERIC_AS_IS) are read as numbers: their text would parse
+    back to the same value.
+    """
+    def text(target: str) -> pl.Expr:
+        return pl.col(columns[target]).cast(pl.String).str.strip_chars()
+
+    checks, values = [], {}
+    for feature in FEATURES:
+        if schema[columns[feature]] in NUMERIC_AS_IS:
+            blank, value = pl.col(columns[feature]).is_null(), pl.col(columns[feature]).cast(pl.Float64)
+        else:
+            blank, value = is_blank(text(feature)), text(feature).cast(pl.Float64, strict=False)
+        missing, not_a_number, out_of_range = feature_conditions(feature, blank, value)
+        checks.append(~(missing | not_a_number | out_of_range))
+        values[feature] = landed_value(feature, value)
+    track_id = parse_track_id(text("track_id"))
+    mood_text = text("mood") if "mood" in columns else pl.lit(None, pl.String)
+    mood, _ = parse_mood(mood_text, mapping)
+    checks += [~is_blank(text("track_id")) & track_id.is_not_null(), is_blank(mood_text) | mood.is_not_null()]
+    names = {name: text(name) if name in columns else pl.lit(None, pl.String)
+             for name in ("track_name", "artist_name", "album_name")}
+    return pl.all_horizontal(checks), {"track_id": track_id, **names, **values, "mood": mood}
+
+
+def parse_track_id(text: pl.Expr) -> pl.Expr:
+    return text.str.extract(TRACK_REFERENCE_PATTERN, 1)
+
+
+def parse_mood(mood_text: pl.Expr, mapping: ColumnMapping) -> tuple[pl.Expr, str]:
+    """The mood (null when unknown), and the reason's template for an unknown one."""
+    if mapping.mood_codes:
+        mood = mood_text.replace_strict(mapping.mood_codes, default=None, return_dtype=pl.String)
+        return mood, f"mood '{{}}' is not in the [moods] of {mapping.source.name} ({', '.join(mapping.mood_codes)})"
+    mood = mood_text.str.to_lowercase().replace_strict({c.lower(): c for c in CLASSES}, default=None)
+    return mood, f"mood is not one of {', '.join(CLASSES)}: '{{}}'"
+
+
+def landed_value(feature: str, value: pl.Expr) -> pl.Expr:
+    return value.round(0).cast(pl.Int64) if feature == "length" else value
+
+
+def feature_conditions(feature: str, blank: pl.Expr, value: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """(missing, not a number, out of range): the checks on one feature, in the order they are reported."""
     valid = FEATURE_RANGES[feature]
     out_of_range = pl.lit(False)
     if valid.low is not None:
         out_of_range = out_of_range | ((value < valid.low) if valid.low_inclusive else (value <= valid.low))
     if valid.high is not None:
         out_of_range = out_of_range | (value > valid.high)
+    return blank, value.is_null() | ~value.is_finite(), out_of_range
+
+
+def feature_problem(feature: str, text: pl.Expr, value: pl.Expr) -> pl.Expr:
+    missing, not_a_number, out_of_range = feature_conditions(feature, is_blank(text), value)
+    valid = FEATURE_RANGES[feature]
     return (
-        pl.when(is_blank(text))
+        pl.when(missing)
         .then(pl.lit(f"{feature} is missing"))
-        .when(value.is_null() | ~value.is_finite())
+        .when(not_a_number)
         .then(pl.format(f"{feature} is not a number: '{{}}'", text))
         .when(out_of_range)
         .then(pl.format(f"{feature} is out of range ({valid.describe()}): {{}}", text))

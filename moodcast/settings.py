@@ -11,6 +11,8 @@ The Spotify and ReccoBeats base URLs can be pointed at another server (a test fa
 import os
 from pathlib import Path
 
+from moodcast.errors import BadInputError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 HOME_VARIABLE = "MOODCAST_HOME"
@@ -23,6 +25,14 @@ DEFAULT_SPOTIFY_TOKEN_URL = "https://accounts.spotify.com/api/token"
 DEFAULT_RECCOBEATS_API_URL = "https://api.reccobeats.com/v1/"
 # The longest `Retry-After` (seconds) a command waits out; a longer one stops it (an ingest saves its progress first).
 DEFAULT_MAX_RETRY_AFTER_S = 60
+
+# How long a command waits for the warehouse (or the scoring lock) another process holds, in seconds.
+LOCK_TIMEOUT_VARIABLE = "MOODCAST_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT_S = 300.0
+# DuckDB's memory cap; beyond it, it spills to duckdb_temp_dir(), so a catalog larger than RAM still scores.
+# 512 MB plus Keras (about 0.6 GB once loaded) keeps a scoring run under 1.5 GB.
+MEMORY_LIMIT_VARIABLE = "MOODCAST_DUCKDB_MEMORY_LIMIT"
+DEFAULT_DUCKDB_MEMORY_LIMIT = "512MB"
 
 
 def home() -> Path:
@@ -44,6 +54,28 @@ def models_dir() -> Path:
 
 def exports_dir() -> Path:
     return home() / "exports"
+
+
+def duckdb_temp_dir() -> Path:
+    """Where DuckDB spills what does not fit under its memory limit, and scoring keeps its scratch files."""
+    return home() / "tmp"
+
+
+def lock_timeout_s() -> float:
+    configured = os.environ.get(LOCK_TIMEOUT_VARIABLE)
+    if not configured:
+        return DEFAULT_LOCK_TIMEOUT_S
+    try:
+        seconds = float(configured)
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise BadInputError(f"{LOCK_TIMEOUT_VARIABLE}={configured!r}: expected a number of seconds (0 or more)")
+    return seconds
+
+
+def duckdb_memory_limit() -> str:
+    return os.environ.get(MEMORY_LIMIT_VARIABLE) or DEFAULT_DUCKDB_MEMORY_LIMIT
 
 
 def checkpoints_dir() -> Path:

@@ -1,26 +1,110 @@
-"""The DuckDB warehouse file, `$MOODCAST_HOME/moods.duckdb`: how every stage opens it."""
+"""The DuckDB warehouse file, `$MOODCAST_HOME/moods.duckdb`: how every stage opens it.
+
+DuckDB lets one process open the file read-write, and blocks writers while any other process has it
+open, readers included (a DuckDB shell, a BI tool). A command that finds it locked waits, retrying,
+up to MOODCAST_LOCK_TIMEOUT seconds (default 300), then stops with exit code 75 having changed
+nothing. `exclusive()` is the same idea for whole runs that must not overlap (two scoring runs).
+"""
+
+import fcntl
+import logging
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import duckdb
 
 from moodcast import settings
 from moodcast.errors import NotReadyError, WarehouseLockedError
 
+log = logging.getLogger("moodcast.warehouse")
 
-def connect(read_only: bool = False) -> duckdb.DuckDBPyConnection:
+FIRST_RETRY_S = 0.1
+LONGEST_RETRY_S = 2.0
+
+
+def connect(read_only: bool = False, lock_timeout_s: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse with moodcast's DuckDB settings, waiting while another process holds it."""
     path = settings.database_path()
     if read_only and not path.exists():
         raise NotReadyError(f"There is no warehouse at {path} yet: run `make build` first.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        return duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as error:
-        if "lock" not in str(error).lower():
-            raise
-        raise WarehouseLockedError(
-            f"The warehouse {path} is locked by another process ({error}). DuckDB lets one process "
-            "write at a time: close the other session (a DuckDB shell, a BI tool) or wait for the "
-            "running stage to finish, then run this again. Nothing was changed."
-        ) from error
+    timeout = settings.lock_timeout_s() if lock_timeout_s is None else lock_timeout_s
+    config = {"memory_limit": settings.duckdb_memory_limit(), "temp_directory": str(settings.duckdb_temp_dir())}
+    for attempt, delay in enumerate(_retry_delays(timeout)):
+        try:
+            connection = duckdb.connect(str(path), read_only=read_only, config=config)
+            # DuckDB prints its own progress bar on stdout, into cron mail; commands draw theirs from query_progress().
+            connection.execute("set enable_progress_bar_print = false")
+            return connection
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower():
+                raise
+            if delay is None:
+                raise WarehouseLockedError(
+                    f"The warehouse {path} is locked by another process ({error}); waited {timeout:g} s "
+                    f"({settings.LOCK_TIMEOUT_VARIABLE}). DuckDB lets one process write at a time, and a process "
+                    "that has the file open, even read-only, keeps writers out: close the other session (a DuckDB "
+                    "shell, a BI tool — BI tools can read the Parquet files in "
+                    f"{settings.exports_dir() / 'predictions'} instead) or wait for the running stage to finish, "
+                    f"then run this again, or let it wait longer ({settings.LOCK_TIMEOUT_VARIABLE}=SECONDS). "
+                    "Nothing was changed."
+                ) from error
+            if attempt == 0:
+                log.warning("the warehouse %s is locked by another process; retrying for up to %g s (%s): %s",
+                            path, timeout, settings.LOCK_TIMEOUT_VARIABLE, error)
+            time.sleep(delay)
+    raise AssertionError("unreachable: _retry_delays ends with None")
+
+
+def _retry_delays(timeout_s: float) -> Iterator[float | None]:
+    """Sleeps between attempts, growing to LONGEST_RETRY_S, until timeout_s has passed; then one None."""
+    deadline = time.monotonic() + timeout_s
+    delay = FIRST_RETRY_S
+    while (remaining := deadline - time.monotonic()) > 0:
+        yield min(delay, remaining)
+        delay = min(delay * 2, LONGEST_RETRY_S)
+    yield None
+
+
+@contextmanager
+def exclusive(name: str, what: str, lock_timeout_s: float | None = None) -> Iterator[None]:
+    """Run the block as the only `what` of this MOODCAST_HOME: hold `$MOODCAST_HOME/<name>.lock`.
+
+    The lock is an flock on the file, so the system releases it when the holder ends, killed or not;
+    the file only names the holder's pid. Another run waits up to MOODCAST_LOCK_TIMEOUT seconds.
+    """
+    path = settings.home() / f"{name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    timeout = settings.lock_timeout_s() if lock_timeout_s is None else lock_timeout_s
+    with path.open("a+") as handle:
+        for attempt, delay in enumerate(_retry_delays(timeout)):
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "unknown"
+                if delay is None:
+                    raise WarehouseLockedError(
+                        f"Another {what} is running (pid {holder}; it holds {path}); waited {timeout:g} s "
+                        f"({settings.LOCK_TIMEOUT_VARIABLE}). Let it finish, then run this again, or let this one "
+                        f"wait longer ({settings.LOCK_TIMEOUT_VARIABLE}=SECONDS); nothing was changed."
+                    ) from None
+                if attempt == 0:
+                    log.warning("another %s is running (pid %s, lock %s); waiting for up to %g s",
+                                what, holder, path, timeout)
+                time.sleep(delay)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.truncate(0)
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def require_table(connection: duckdb.DuckDBPyConnection, table: str, remedy: str) -> None:

@@ -1,20 +1,38 @@
-"""`python -m score`: predict the mood of every track in `track_features` with the current model.
+"""`python -m score`: predict the mood of the tracks in `track_features` with the current model.
 
-Replaces the `predictions` table in one transaction (one row per track: mood, confidence, the four
-probabilities, model_version, scored_at), then prints how many tracks got each mood.
+Incremental: scores only tracks that are new, whose features changed, or whose prediction came from
+another model version (`--full-refresh` rescores them all), and removes predictions of tracks gone
+from the catalog. `predictions` (one row per track: mood, confidence, the four probabilities,
+model_version, scored_at) changes in one transaction; a killed run changes nothing. Each run then
+publishes it as Parquet in $MOODCAST_HOME/exports/predictions/, for BI tools, and prints how many
+tracks have each mood and, last, how many were scored and skipped, and how fast.
 
-`python -m score track ID_OR_URI_OR_URL` predicts the mood of one track instead, writing nothing.
+One scoring run at a time: another one waits for it, and a run waits for a process holding the
+warehouse file, up to MOODCAST_LOCK_TIMEOUT seconds (default 300); then it stops with exit code 75.
+
+`python -m score --catalog PATH` scores a CSV or Parquet file of tracks (the columns `python -m ingest
+files` takes) instead of track_features. `python -m score track ID_OR_URI_OR_URL` predicts the mood
+of one track, writing nothing.
 """
 
 import argparse
+import logging
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from ingest.spotify.features import SOURCES
 from ingest.spotify.retry import RetryPolicy
 from moodcast import cli, registry, settings, warehouse
 from moodcast.track_ids import parse_track_id
 from score import track
-from score.catalog import mood_counts, score_catalog
+from score.catalog import WAREHOUSE_CATALOG, Outcome, mood_counts, score_catalog
+from score.catalog_file import file_catalog
+from score.engines import ENGINES, clear_scratch
+from score.export import export_predictions
+from score.progress import ProgressBar
+
+log = logging.getLogger("score")
 
 
 def parse_args() -> argparse.Namespace:
@@ -22,6 +40,16 @@ def parse_args() -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", metavar="VERSION",
                         help="score with this model version instead of the current one (see `python -m train list`)")
+    parser.add_argument("--catalog", type=Path, metavar="PATH",
+                        help="score this CSV or Parquet file of tracks instead of track_features")
+    parser.add_argument("--full-refresh", action="store_true",
+                        help="rescore every track, even those already predicted by this model from the same features")
+    parser.add_argument("--history", action="store_true",
+                        help="also append this run's predictions to prediction_history (one row per track, model "
+                             "version and features), to follow how a track's mood changes between models")
+    parser.add_argument("--engine", choices=ENGINES, default="auto",
+                        help="how to compute: the model compiled to SQL, Keras on Arrow batches, or whichever is "
+                             "faster for this model (default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="log warnings and errors only")
     commands = parser.add_subparsers(dest="command", title="instead of the whole catalog")
     one = commands.add_parser("track", help="predict the mood of one track", description=track.__doc__,
@@ -45,6 +73,35 @@ def format_counts(counts: list[tuple[str, int, float, float]]) -> str:
     return "\n".join(lines)
 
 
+def summary(outcome: Outcome, version: str) -> str:
+    removed = f", removed {outcome.removed:,} gone from the catalog" if outcome.removed else ""
+    nothing = "nothing to score: " if not (outcome.scored or outcome.removed) else ""
+    return (f"{nothing}scored {outcome.scored:,} tracks, skipped {outcome.skipped:,} unchanged{removed} in "
+            f"{outcome.seconds:.2f} s ({outcome.rows_per_s:,.0f} rows/s) with model {version} ({outcome.engine})")
+
+
+def score(args: argparse.Namespace, model_version: registry.ModelVersion) -> None:
+    progress = ProgressBar.on_terminal(args.quiet)
+    with warehouse.exclusive("score", "scoring run"):
+        clear_scratch()
+        try:
+            features = model_version.metadata()["features"]
+            catalog = file_catalog(args.catalog, features) if args.catalog else WAREHOUSE_CATALOG
+            with warehouse.connect() as connection:
+                outcome = score_catalog(connection, model_version, datetime.now(UTC), catalog,
+                                        full_refresh=args.full_refresh, history=args.history, engine=args.engine,
+                                        progress=progress)
+                started = time.monotonic()
+                exported = export_predictions(connection)
+                if exported:
+                    log.info("published %s in %.1f s", exported, time.monotonic() - started)
+                counts = mood_counts(connection)
+        finally:
+            clear_scratch()
+    print(format_counts(counts))
+    print(summary(outcome, model_version.version))
+
+
 def main() -> None:
     args = parse_args()
     cli.configure_logging(args.quiet)
@@ -54,14 +111,7 @@ def main() -> None:
         policy = RetryPolicy(max_retry_after_s=args.max_retry_after)
         print(track.score_track(track_id, args.features, policy, model_version))
         return
-    started = datetime.now(UTC)
-    with warehouse.connect() as connection:
-        scored = score_catalog(connection, model_version, started)
-        counts = mood_counts(connection)
-    seconds = (datetime.now(UTC) - started).total_seconds()
-    print(f"scored {scored} tracks with model {model_version.version} in {seconds:.1f} s "
-          f"({scored / seconds:,.0f} rows/s)\n")
-    print(format_counts(counts))
+    score(args, model_version)
 
 
 if __name__ == "__main__":

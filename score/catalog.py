@@ -1,31 +1,35 @@
-"""Score a catalog: read features in Arrow batches, predict, write `predictions` in one swap."""
+"""Score a catalog incrementally and write `predictions` in one transaction.
 
-from collections.abc import Iterator
+A run scores only the tracks that need it: new ones, those whose features changed (a hash of the
+features is kept with each prediction) and those predicted by another model version; `full_refresh`
+rescores them all. Predictions of tracks that left the catalog are removed. Everything is written in
+one transaction, so a reader, a crash or a `kill -9` sees the old predictions or the new ones, never
+a mix; the next run picks up where the killed one would have.
+
+The probabilities come from one of score.engines: the model compiled to SQL, computed by DuckDB as
+it writes, or Keras on Arrow batches.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
 import keras
-import numpy as np
-import pyarrow as pa
 
 from moodcast.contract import CLASSES, PROBABILITY_COLUMNS
 from moodcast.errors import BadInputError, NotReadyError
 from moodcast.registry import ModelVersion
 from moodcast.warehouse import require_table
+from score.engines import choose_engine
+from score.network import sql_text
+from score.progress import NO_PROGRESS, ProgressBar
 
-BATCH_ROWS = 100_000  # rows per Arrow batch: large enough to amortise the Keras call, small for memory
+log = logging.getLogger("score")
 
-PREDICTIONS_SCHEMA = pa.schema(
-    [
-        pa.field("track_id", pa.string(), nullable=False),
-        pa.field("mood", pa.string(), nullable=False),
-        pa.field("confidence", pa.float64(), nullable=False),
-        *(pa.field(column, pa.float64(), nullable=False) for column in PROBABILITY_COLUMNS),
-        pa.field("model_version", pa.string(), nullable=False),
-        pa.field("scored_at", pa.timestamp("us", tz="UTC"), nullable=False),
-    ]
-)
-
+# What the predictions hold beyond the contract: the hash of the features each one was computed from
+# (a changed track is rescored) and the catalog it came from (a track that leaves it is removed).
 PREDICTIONS_DDL = f"""
 create or replace table predictions (
     track_id varchar not null,
@@ -33,9 +37,38 @@ create or replace table predictions (
     confidence double not null,
     {" ".join(f"{column} double not null," for column in PROBABILITY_COLUMNS)}
     model_version varchar not null,
-    scored_at timestamptz not null
+    scored_at timestamptz not null,
+    features_hash ubigint not null,
+    catalog varchar not null
 )
 """
+PREDICTIONS_COLUMNS = ("track_id", "mood", "confidence", *PROBABILITY_COLUMNS, "model_version", "scored_at",
+                       "features_hash", "catalog")
+HISTORY_COLUMNS = PREDICTIONS_COLUMNS[:-1]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The tracks to score: a relation with `track_id` and the features, one row per track."""
+
+    name: str  # recorded with each prediction: "track_features", or the catalog file's path
+    relation: str
+
+
+WAREHOUSE_CATALOG = Catalog("track_features", "track_features")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    scored: int
+    skipped: int  # already predicted by this model version from the same features
+    removed: int  # predictions of tracks no longer in the catalog
+    engine: str
+    seconds: float  # planning, computing and writing, commit included
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.scored / self.seconds if self.seconds > 0 else 0.0
 
 
 def load_model(model_version: ModelVersion) -> tuple[keras.Model, list[str]]:
@@ -45,7 +78,7 @@ def load_model(model_version: ModelVersion) -> tuple[keras.Model, list[str]]:
         raise BadInputError(
             f"model {model_version.version} predicts {metadata['classes']}, not moodcast's classes {list(CLASSES)}"
         )
-    return keras.saving.load_model(model_version.model_file), metadata["features"]
+    return model_version.load(), metadata["features"]
 
 
 def check_catalog(connection: duckdb.DuckDBPyConnection, features: list[str]) -> int:
@@ -67,43 +100,123 @@ def check_catalog(connection: duckdb.DuckDBPyConnection, features: list[str]) ->
     return rows
 
 
-def predict_batches(
-    reader: pa.RecordBatchReader, model: keras.Model, features: list[str], version: str, scored_at: datetime
-) -> Iterator[pa.RecordBatch]:
-    for batch in reader:
-        inputs = np.column_stack([batch.column(f).to_numpy().astype(np.float32) for f in features])
-        probabilities = np.asarray(model(inputs, training=False), dtype=np.float64)
-        best = probabilities.argmax(axis=1)
-        rows = batch.num_rows
-        yield pa.RecordBatch.from_arrays(
-            [
-                batch.column("track_id"),
-                pa.array(np.array(CLASSES)[best]),
-                pa.array(probabilities[np.arange(rows), best]),
-                *(pa.array(probabilities[:, index]) for index in range(len(CLASSES))),
-                pa.array([version] * rows),
-                pa.array([scored_at] * rows, pa.timestamp("us", tz="UTC")),
-            ],
-            schema=PREDICTIONS_SCHEMA,
-        )
+def predictions_are_current(connection: duckdb.DuckDBPyConnection) -> bool | None:
+    """None: no predictions table; False: one from before incremental scoring (rescore all); True: usable."""
+    columns = {row[0] for row in connection.execute(
+        "select column_name from duckdb_columns() where table_name = 'predictions'"
+        " and database_name = current_database() and schema_name = current_schema()"
+    ).fetchall()}
+    if not columns:
+        return None
+    return set(PREDICTIONS_COLUMNS) <= columns
 
 
-def score_catalog(connection: duckdb.DuckDBPyConnection, model_version: ModelVersion, scored_at: datetime) -> int:
-    """Replace `predictions` with a prediction for every track in track_features; return the row count."""
+def count(connection: duckdb.DuckDBPyConnection, sql: str) -> int:
+    return connection.execute(f"select count(*) from {sql}").fetchall()[0][0]
+
+
+def score_catalog(
+    connection: duckdb.DuckDBPyConnection,
+    model_version: ModelVersion,
+    scored_at: datetime,
+    catalog: Catalog = WAREHOUSE_CATALOG,
+    *,
+    full_refresh: bool = False,
+    history: bool = False,
+    engine: str = "auto",
+    progress: ProgressBar = NO_PROGRESS,
+) -> Outcome:
+    """Bring `predictions` up to date with the catalog and the model version; see the module's docstring."""
     model, features = load_model(model_version)
-    check_catalog(connection, features)
-    reader = connection.sql(
-        f"select track_id, {', '.join(features)} from track_features order by track_id"
-    ).to_arrow_reader(BATCH_ROWS)
-    scored = pa.Table.from_batches(
-        list(predict_batches(reader, model, features, model_version.version, scored_at)), schema=PREDICTIONS_SCHEMA
+    if catalog is WAREHOUSE_CATALOG:
+        check_catalog(connection, features)
+    scorer = choose_engine(model, features, engine)
+    started = time.monotonic()
+    connection.execute("set preserve_insertion_order = false")  # predictions have no order: DuckDB writes faster
+    version, name = sql_text(model_version.version), sql_text(catalog.name)
+    feature_list = ", ".join(features)
+    connection.execute(
+        f"create or replace temp view catalog_rows as select track_id, {feature_list}, "
+        f"hash({feature_list}) as features_hash from {catalog.relation}"
     )
-    # One transaction: readers see the old predictions or the new ones, never a half-written table.
-    connection.begin()
-    connection.execute(PREDICTIONS_DDL)
-    connection.execute("insert into predictions select * from scored")
-    connection.commit()
-    return scored.num_rows
+    current = predictions_are_current(connection)
+    if current is False:
+        log.info("the predictions table predates incremental scoring: rescoring every track")
+    in_catalog = count(connection, "catalog_rows")
+    rows, removed, others = "catalog_rows", 0, 0
+    gone = f"catalog = {name} and track_id not in (select track_id from catalog_rows)"
+    if current:
+        # Joined on 64-bit hashes of the track ids, so DuckDB's hash tables hold numbers, not strings, and stay
+        # in memory. Skipping a track wrongly would take its id's hash and its features' hash both colliding.
+        if not full_refresh:
+            connection.execute(
+                "create or replace temp table to_score as select c.* from catalog_rows c anti join ("
+                "select hash(track_id) as track_key, features_hash from predictions"
+                f" where model_version = {version}) p on p.track_key = hash(c.track_id)"
+                " and p.features_hash = c.features_hash"
+            )
+            rows = "to_score"
+        removed = count(connection, f"(select hash(track_id) as track_key from predictions where catalog = {name}) p"
+                                    " anti join catalog_rows c on p.track_key = hash(c.track_id)")
+        others = count(connection, f"predictions where catalog <> {name}")
+    scoring = count(connection, rows)
+    skipped = in_catalog - scoring
+    if scoring == 0 and removed == 0:
+        log.info("nothing to score: all %d tracks of %s already have predictions from model %s and their current "
+                 "features", in_catalog, catalog.name, model_version.version)
+        return Outcome(0, skipped, 0, scorer.name, time.monotonic() - started)
+    # Rewriting the whole table is faster than deleting most of its rows: when no prediction is kept.
+    replace = not current or (skipped == 0 and others == 0)
+    log.info("scoring %d of %d tracks of %s (%d unchanged, skipped; %d gone from it, removed) with model %s, "
+             "%s", scoring, in_catalog, catalog.name, skipped, removed, model_version.version, scorer.name)
+    with scorer.probabilities(connection, rows, scoring, progress) as probabilities:
+        # One transaction: readers, and a run killed half-way, see the old predictions or the new ones.
+        connection.begin()
+        try:
+            with progress.query("writing predictions", connection):
+                if replace:
+                    connection.execute(PREDICTIONS_DDL)
+                else:
+                    connection.execute(
+                        f"delete from predictions where track_id in (select track_id from {rows}) or ({gone})"
+                    )
+                connection.execute(
+                    f"insert into predictions {prediction_rows(probabilities, version, scored_at, name)}"
+                )
+            if history:
+                append_history(connection, scored_at)
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+    return Outcome(scoring, skipped, removed, scorer.name, time.monotonic() - started)
+
+
+def prediction_rows(probabilities: str, version: str, scored_at: datetime, catalog: str) -> str:
+    """A query with the predictions' columns, from a relation with track_id, features_hash and probabilities."""
+    # The first most probable class, as numpy's argmax picks it.
+    mood = "case " + " ".join(f"when {column} = confidence then {sql_text(mood)}"
+                              for column, mood in zip(PROBABILITY_COLUMNS, CLASSES, strict=True)) + " end"
+    return (
+        f"select track_id, {mood} as mood, confidence, {', '.join(PROBABILITY_COLUMNS)}, "
+        f"{version} as model_version, {sql_text(scored_at.isoformat())}::timestamptz as scored_at, features_hash, "
+        f"{catalog} as catalog from (select *, greatest({', '.join(PROBABILITY_COLUMNS)}) as confidence "
+        f"from {probabilities})"
+    )
+
+
+def append_history(connection: duckdb.DuckDBPyConnection, scored_at: datetime) -> None:
+    """Keep this run's predictions in prediction_history: one row per track, model version and features."""
+    columns = ", ".join(HISTORY_COLUMNS)
+    connection.execute(
+        f"create table if not exists prediction_history as select {columns} from predictions limit 0"
+    )
+    connection.execute(
+        f"insert into prediction_history select {columns} from predictions p"
+        f" where scored_at = {sql_text(scored_at.isoformat())}::timestamptz and not exists ("
+        "select 1 from prediction_history h where h.track_id = p.track_id and h.model_version = p.model_version"
+        " and h.features_hash = p.features_hash)"
+    )
 
 
 def mood_counts(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, int, float, float]]:

@@ -6,7 +6,6 @@ feature providers `python -m ingest spotify` uses. Nothing is written anywhere.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import pyarrow as pa
 
@@ -20,7 +19,8 @@ from moodcast import settings, warehouse
 from moodcast.contract import CLASSES, FEATURES
 from moodcast.errors import BadInputError, NotReadyError
 from moodcast.registry import ModelVersion
-from score.catalog import load_model, predict_batches
+from score.catalog import load_model
+from score.engines import choose_engine
 
 
 @dataclass(frozen=True)
@@ -80,12 +80,9 @@ def spotify_track(track_id: str, features_source: str, policy: RetryPolicy) -> T
 def predict(track: TrackToScore, model_version: ModelVersion) -> dict[str, float]:
     """The four mood probabilities, computed exactly as `python -m score` computes them for a catalog."""
     model, features = load_model(model_version)
-    batch = pa.RecordBatch.from_pydict(
-        {"track_id": [track.track_id], **{name: [float(track.features[name])] for name in features}}
-    )
-    reader = pa.RecordBatchReader.from_batches(batch.schema, [batch])
-    (prediction,) = predict_batches(reader, model, features, model_version.version, datetime.now(UTC))
-    return {mood: prediction.column(f"p_{mood.lower()}")[0].as_py() for mood in CLASSES}
+    table = pa.table({"track_id": [track.track_id], **{name: [float(track.features[name])] for name in features}})
+    (probabilities,) = choose_engine(model, features).predict(table)
+    return dict(zip(CLASSES, probabilities.tolist(), strict=True))
 
 
 def format_prediction(track: TrackToScore, probabilities: dict[str, float], model_version: str) -> str:

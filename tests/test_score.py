@@ -1,20 +1,22 @@
 """Scoring: one well-formed prediction per track, replaced atomically, with clear refusals."""
 
+import re
 import shutil
 from datetime import UTC, datetime
 
 import duckdb
 import numpy as np
+import polars as pl
 
 from moodcast import registry, settings
 from moodcast.contract import CLASSES, FEATURES, PROBABILITY_COLUMNS
 from score.catalog import score_catalog
-from tests.conftest import QUICK_TRAINING, run_command, run_ok
+from tests.conftest import QUICK_TRAINING, SEED_CSV, run_command, run_ok
 
 
-def query(sql: str) -> list[tuple]:
+def query(sql: str, parameters: list | None = None) -> list[tuple]:
     with duckdb.connect(str(settings.database_path()), read_only=True) as connection:
-        return connection.execute(sql).fetchall()
+        return connection.execute(sql, parameters).fetchall()
 
 
 def test_every_track_gets_one_well_formed_prediction(trained):
@@ -43,14 +45,40 @@ def test_predictions_match_the_exported_keras_model(trained):
     np.testing.assert_allclose(np.array([row[10:] for row in rows]), expected, atol=1e-6)
 
 
-def test_scoring_again_replaces_the_predictions_without_duplicates(trained):
-    run_ok("score", home=trained)
+def test_scoring_again_with_nothing_new_says_so_and_keeps_the_predictions(trained):
+    first = run_ok("score", home=trained)
     first_scored_at = query("select distinct scored_at from predictions")
 
-    run_ok("score", home=trained)
+    again = run_ok("score", "--quiet", home=trained)
 
+    assert re.fullmatch(r"scored 686 tracks, skipped 0 unchanged in \d+\.\d\d s \([\d,]+ rows/s\) with model "
+                        r"\S+ \(Keras on Arrow batches\)", first.stdout.splitlines()[-1])
+    assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} (INFO|WARNING) ", line)
+               for line in first.stderr.splitlines())
+    assert again.stdout.splitlines()[-1].startswith("nothing to score: scored 0 tracks, skipped 686 unchanged in ")
+    assert again.stderr == ""  # --quiet: warnings and errors only
     assert query("select count(*), count(distinct track_id) from predictions") == [(686, 686)]
-    assert query("select distinct scored_at from predictions") != first_scored_at
+    assert query("select distinct scored_at from predictions") == first_scored_at
+
+
+def test_a_catalog_file_is_scored_from_the_command_line(trained, tmp_path):
+    catalog = tmp_path / "catalog.csv"
+    pl.read_csv(SEED_CSV).head(5).with_columns(pl.col("id").str.replace(r"^.", "Z")).write_csv(catalog)
+
+    result = run_ok("score", "--catalog", str(catalog), home=trained)
+
+    assert result.stdout.splitlines()[-1].startswith("scored 5 tracks, skipped 0 unchanged")
+    assert query("select count(*) from predictions where catalog = ?", [str(catalog)]) == [(5,)]
+
+
+def test_a_catalog_file_without_the_features_is_refused(trained, tmp_path):
+    catalog = tmp_path / "ids.csv"
+    catalog.write_text("id,energy\n" + "0" * 22 + ",0.5\n")
+
+    result = run_command("score", "--catalog", str(catalog), home=trained)
+
+    assert result.returncode == 2
+    assert f"{catalog}: missing required column(s): length (as length or duration_ms), danceability" in result.stderr
 
 
 def test_the_mood_counts_sum_to_the_catalog(trained):
@@ -101,7 +129,7 @@ def test_a_reader_of_the_old_predictions_is_never_shown_a_partial_table(trained)
         reader = connection.cursor()
         reader.begin()
         before = reader.execute("select count(*), max(scored_at) from predictions").fetchall()
-        score_catalog(connection, registry.current(), datetime.now(UTC))
+        score_catalog(connection, registry.current(), datetime.now(UTC), full_refresh=True)
 
         assert reader.execute("select count(*), max(scored_at) from predictions").fetchall() == before
         reader.commit()

@@ -1,0 +1,51 @@
+"""`python -m score --catalog PATH`: score a CSV or Parquet file of tracks without landing it.
+
+The file is read and checked exactly as `python -m ingest files` does it (same column spellings,
+same checks): its usable rows are staged in a scratch Parquet file for DuckDB, its unusable ones
+are counted and the first few reported. When a track appears more than once, its last row counts.
+"""
+
+import logging
+from pathlib import Path
+
+import pyarrow as pa
+
+from ingest.files import NO_MAPPING, BatchWriter, checked_batches, resolve_columns, scan_table
+from ingest.landing import FILE_TRACKS_SCHEMA
+from moodcast.errors import BadInputError
+from score.catalog import Catalog
+from score.engines import scratch_dir
+from score.network import sql_text
+
+log = logging.getLogger("score")
+
+REJECT_EXAMPLES = 5
+
+
+def file_catalog(path: Path, features: list[str]) -> Catalog:
+    path = path.resolve()
+    if not path.is_file():
+        raise BadInputError(f"{path}: no such file")
+    table = scan_table(path)
+    columns = resolve_columns([c for c in table.collect_schema().names() if c != "source_row"], path, NO_MAPPING)
+    staged = scratch_dir() / "catalog.parquet"
+    schema = pa.schema([*(FILE_TRACKS_SCHEMA.field(name) for name in ("track_id", *features)),
+                        pa.field("source_row", pa.int64(), nullable=False)])
+    accepted, rejected, examples = 0, 0, []
+    with BatchWriter(staged, schema) as writer:
+        for good, bad in checked_batches(table, columns, NO_MAPPING, path):
+            writer.write(good.select("track_id", *features, "source_row"))
+            accepted, rejected = accepted + good.height, rejected + bad.height
+            examples += [f"row {row}: {why}" for row, why in bad.select("source_row", "reason").head(5).iter_rows()]
+        writer.publish()
+    if rejected:
+        log.warning("%d of %d rows of %s cannot be scored and are left out, e.g. %s", rejected, accepted + rejected,
+                    path, "; ".join(examples[:REJECT_EXAMPLES]))
+    if accepted == 0:
+        raise BadInputError(f"{path}: no row can be scored ({rejected} rejected, e.g. {examples[0]})"
+                            if examples else f"{path}: the file has no rows")
+    relation = (
+        f"(select * exclude (source_row) from read_parquet({sql_text(str(staged))}) "
+        "qualify row_number() over (partition by track_id order by source_row desc) = 1)"
+    )
+    return Catalog(str(path), relation)

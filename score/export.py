@@ -1,0 +1,56 @@
+"""Publish `predictions` as Parquet, for readers that must not hold the warehouse file (BI tools).
+
+`$MOODCAST_HOME/exports/predictions/predictions.parquet` is written under a temporary name and
+renamed into place: a reader sees the previous file or the new one, whole, and a BI tool reading it
+never blocks the cron writer the way an open DuckDB file does. Query it through a view over the
+folder's glob (with its absolute path), so a later split into several files changes nothing for it.
+The file carries a fingerprint of the table it was written from; an up-to-date file is left alone.
+"""
+
+import os
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+
+from moodcast import settings
+from moodcast.contract import PROBABILITY_COLUMNS
+from score.network import sql_text
+
+EXPORTED_COLUMNS = ("track_id", "mood", "confidence", *PROBABILITY_COLUMNS, "model_version", "scored_at")
+FINGERPRINT_KEY = b"moodcast.predictions_fingerprint"
+
+
+def predictions_export() -> Path:
+    return settings.exports_dir() / "predictions" / "predictions.parquet"
+
+
+def fingerprint(connection: duckdb.DuckDBPyConnection) -> str:
+    (rows, latest, hashes), = connection.execute(
+        "select count(*), max(scored_at), bit_xor(hash(track_id, model_version, features_hash)) from predictions"
+    ).fetchall()
+    return f"{rows}|{latest.isoformat() if latest else ''}|{hashes}"
+
+
+def exported_fingerprint(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    metadata = pq.read_metadata(path).metadata or {}
+    value = metadata.get(FINGERPRINT_KEY)
+    return value.decode() if value else None
+
+
+def export_predictions(connection: duckdb.DuckDBPyConnection) -> Path | None:
+    """Write the Parquet export unless it is up to date; return its path when written."""
+    target = predictions_export()
+    current = fingerprint(connection)
+    if exported_fingerprint(target) == current:
+        return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.tmp")
+    connection.execute(
+        f"copy (select {', '.join(EXPORTED_COLUMNS)} from predictions) to {sql_text(str(temporary))} "
+        f"(format parquet, compression zstd, kv_metadata {{'{FINGERPRINT_KEY.decode()}': '{current}'}})"
+    )
+    os.replace(temporary, target)
+    return target

@@ -1,0 +1,178 @@
+"""Incremental scoring: only new tracks, changed features and other model versions are scored again."""
+
+import shutil
+from datetime import UTC, datetime, timedelta
+
+import duckdb
+import polars as pl
+import pytest
+
+from moodcast import registry, settings, warehouse
+from moodcast.contract import FEATURES, PROBABILITY_COLUMNS
+from score.catalog import Outcome, score_catalog
+from score.catalog_file import file_catalog
+from tests.conftest import SEED_CSV
+
+START = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
+
+
+def score(run: int = 0, model: registry.ModelVersion | None = None, **options) -> Outcome:
+    """Score the warehouse's catalog as run number `run` (each run has its own scored_at)."""
+    with warehouse.connect() as connection:
+        return score_catalog(connection, model or registry.current(), START + timedelta(hours=run), **options)
+
+
+def query(sql: str, parameters: list | None = None) -> list[tuple]:
+    with duckdb.connect(str(settings.database_path()), read_only=True) as connection:
+        return connection.execute(sql, parameters).fetchall()
+
+
+def change(sql: str) -> None:
+    with duckdb.connect(str(settings.database_path())) as connection:
+        connection.execute(sql)
+
+
+def runs_per_track() -> dict[int, int]:
+    """How many tracks each run (by its scored_at) last scored."""
+    return {(scored_at - START) // timedelta(hours=1): tracks for scored_at, tracks in
+            query("select scored_at, count(*) from predictions group by scored_at")}
+
+
+def test_a_second_run_with_nothing_new_scores_nothing(trained):
+    first = score(0)
+
+    second = score(1)
+
+    assert (first.scored, first.skipped) == (686, 0)
+    assert (second.scored, second.skipped, second.removed) == (0, 686, 0)
+    assert runs_per_track() == {0: 686}
+
+
+def test_only_new_tracks_are_scored(trained):
+    score(0)
+    change("insert into track_features select 'new' || track_id[4:], * exclude (track_id) from track_features"
+           " order by track_id limit 10")
+
+    outcome = score(1)
+
+    assert (outcome.scored, outcome.skipped) == (10, 686)
+    assert runs_per_track() == {0: 686, 1: 10}
+    assert query("select count(*) from predictions where scored_at > ? and track_id not like 'new%'",
+                 [START]) == [(0,)]
+
+
+def test_tracks_whose_features_changed_are_scored_again(trained):
+    score(0)
+    before = dict(query("select track_id, p_calm from predictions"))
+    change("update track_features set acousticness = 1 - acousticness, energy = 1 - energy"
+           " where track_id in (select track_id from track_features order by track_id limit 7)")
+
+    outcome = score(1)
+
+    assert (outcome.scored, outcome.skipped) == (7, 679)
+    changed = dict(query("select track_id, p_calm from predictions where scored_at > ?", [START]))
+    assert changed.keys() == {row[0] for row in query("select track_id from track_features order by track_id limit 7")}
+    assert all(changed[track] != before[track] for track in changed)
+
+
+def test_a_new_model_version_scores_every_track_again(trained):
+    score(0)
+    current = registry.current()
+    shutil.copytree(current.path, current.path.with_name("29991231-000000"))  # the same network, another version
+    newer = registry.get("29991231-000000")
+
+    outcome = score(1, newer)
+
+    assert (outcome.scored, outcome.skipped) == (686, 0)
+    assert query("select distinct model_version from predictions") == [("29991231-000000",)]
+    assert score(2, newer).scored == 0
+
+
+def test_tracks_gone_from_the_catalog_lose_their_prediction(trained):
+    score(0)
+    change("delete from track_features where track_id in (select track_id from track_features limit 5)")
+
+    outcome = score(1)
+
+    assert (outcome.scored, outcome.removed) == (0, 5)
+    assert query("select count(*) from predictions anti join track_features using (track_id)") == [(0,)]
+    assert query("select count(*) from predictions") == [(681,)]
+
+
+def test_full_refresh_rescores_every_track(trained):
+    score(0)
+
+    outcome = score(1, full_refresh=True)
+
+    assert (outcome.scored, outcome.skipped) == (686, 0)
+    assert runs_per_track() == {1: 686}
+
+
+def test_a_predictions_table_from_before_incremental_scoring_is_rebuilt(trained):
+    score(0)
+    contract_columns = f"track_id, mood, confidence, {', '.join(PROBABILITY_COLUMNS)}, model_version, scored_at"
+    change(f"create or replace table predictions as select {contract_columns} from predictions")
+
+    outcome = score(1)
+
+    assert outcome.scored == 686
+    assert query("select count(*), count(features_hash) from predictions") == [(686, 686)]
+
+
+def test_history_keeps_one_row_per_track_model_version_and_features(trained):
+    score(0, history=True)
+    change("update track_features set tempo = tempo + 1"
+           " where track_id in (select track_id from track_features limit 3)")
+    score(1, history=True)
+    score(2, history=True, full_refresh=True)  # the same predictions again: nothing new for the history
+
+    assert query("select count(*), count(distinct (track_id, features_hash)) from prediction_history") == [(689, 689)]
+    assert query("select count(*) from predictions") == [(686,)]
+
+
+def seed_rows(count: int) -> pl.DataFrame:
+    return pl.read_csv(SEED_CSV).head(count).rename({"length": "duration_ms"})  # spelled as ingest accepts
+
+
+def score_file(path, run: int) -> Outcome:
+    with warehouse.connect() as connection:
+        return score_catalog(connection, registry.current(), START + timedelta(hours=run),
+                             file_catalog(path, list(FEATURES)))
+
+
+def test_a_catalog_file_is_checked_like_an_ingested_one(trained, tmp_path, caplog):
+    score(0)
+    catalog = tmp_path / "catalog.csv"
+    rows = seed_rows(4).with_columns(pl.col("energy").cast(pl.String))
+    rows.with_columns(pl.when(pl.int_range(pl.len()) == 3).then(pl.lit("loud")).otherwise("energy").alias("energy")
+                      ).write_csv(catalog)
+
+    outcome = score_file(catalog, 1)
+
+    assert (outcome.scored, outcome.skipped) == (0, 3)  # the warehouse's tracks, features and model: nothing to do
+    assert "1 of 4 rows of" in caplog.text and "row 4: energy is not a number: 'loud'" in caplog.text
+
+
+def test_tracks_only_in_a_catalog_file_are_added_and_kept_by_the_warehouse_run(trained, tmp_path):
+    score(0)
+    catalog = tmp_path / "catalog.parquet"
+    seed_rows(1).with_columns(pl.lit("0" * 22).alias("id")).write_parquet(catalog)
+
+    outcome = score_file(catalog, 1)
+    again = score(2)
+
+    assert (outcome.scored, again.scored, again.removed) == (1, 0, 0)
+    assert query("select catalog from predictions where track_id = ?", ["0" * 22]) == [(str(catalog),)]
+
+
+@pytest.mark.parametrize("engine", ["sql", "keras"])
+def test_both_engines_write_the_same_predictions(trained, engine):
+    score(0, engine=engine)
+
+    rows = query(f"select mood, {', '.join(PROBABILITY_COLUMNS)} from predictions order by track_id")
+    score(1, engine="keras" if engine == "sql" else "sql", full_refresh=True)
+    others = query(f"select mood, {', '.join(PROBABILITY_COLUMNS)} from predictions order by track_id")
+
+    assert [row[0] for row in rows] == [row[0] for row in others]
+    assert max(abs(a - b) for row, other in zip(rows, others, strict=True)
+               for a, b in zip(row[1:], other[1:], strict=True)) < 1e-5
