@@ -5,7 +5,9 @@ In a MOODCAST_HOME of its own (never the user's warehouse): generate a catalog o
 ranges, so their distributions and correlations are the seed's —, ingest it with the seed data,
 build, train a model quickly, then measure:
 
-  seconds, rows_per_s   `python -m score` on the whole catalog, as its last line reports them
+  seconds, rows_per_s   `python -m score` on the whole catalog, as its last line reports them: planning,
+                        computing and writing `predictions`, commit included; not the process start-up
+                        and model loading (process_seconds) nor the Parquet export (export_seconds)
   floor_seconds         DuckDB writing a prediction-shaped table (track_id, a mood, four doubles) from
                         the same track_features with the same settings: what no scorer can beat
   ratio                 seconds / floor_seconds
@@ -15,7 +17,8 @@ build, train a model quickly, then measure:
   argmax_agreement, max_abs_prob_diff
                         predictions against model.predict on a random sample of ≥ 100 k tracks
 
-and write them to bench/results-<date>.json.
+and write them to bench/results-<date>.json. Then the same again, from scratch, for the article's
+network (`article_model`), which scoring compiles to SQL rather than running with Keras.
 """
 
 import argparse
