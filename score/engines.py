@@ -1,39 +1,61 @@
-"""How probabilities are computed: the model compiled to SQL, or Keras itself on Arrow batches.
+"""How predictions are computed and written: a native kernel, the model compiled to SQL, or Keras.
 
-Both take a relation with `track_id`, `features_hash` and the features, and give a relation with
-`track_id`, `features_hash` and the four probabilities, which the write to `predictions` reads.
-The compiled SQL is computed by DuckDB as it writes, with no round trip through Python: the fastest
-way for small networks. Its cost grows with the network, Keras's much less: beyond
-SQL_MAX_MULTIPLICATIONS per track, and for any layer without an SQL form, Keras is used.
+Every engine takes a query of the tracks to score (`track_id`, `features_hash` and the features) and
+hands `insert(relation)` a relation with `track_id`, `features_hash`, `mood`, `confidence` and the
+four probabilities; `insert` gives the statement that writes them to `predictions`.
+
+- The native kernel (score.kernel) is the fastest for moodcast's own models; it computes on Arrow
+  batches in a thread of its own while DuckDB writes the previous chunk, so the two overlap.
+- The compiled SQL (score.network) runs inside DuckDB's write; it takes any model built from the
+  layers it knows, and is fast for small networks only: its cost grows with the multiplications.
+- Keras on Arrow batches, pipelined like the kernel, runs any model at all.
+
+`auto` picks the first that can take the model: kernel, then SQL up to SQL_MAX_MULTIPLICATIONS per
+track, then Keras.
 """
 
 import logging
+import queue
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
 import keras
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import tensorflow as tf
 
 from moodcast import settings
-from moodcast.contract import PROBABILITY_COLUMNS
+from moodcast.contract import CLASSES, PROBABILITY_COLUMNS
 from moodcast.errors import BadInputError
+from score.kernel import Kernel, compile_kernel
 from score.network import CompiledNetwork, NotCompilable, compile_model, sql_text
 from score.progress import ProgressBar
 
 log = logging.getLogger("score")
 
-BATCH_ROWS = 100_000  # rows per Arrow batch on the Keras path: large enough to amortise a call, small for memory
+BATCH_ROWS = 65_536  # rows per Arrow batch computed at once: large enough to amortise a call, small for cache
+# Batches are computed on both cores, between and alongside DuckDB's writes (the kernel releases the GIL).
+COMPUTE_THREADS = 2
+CHUNK_ROWS = 1_048_576  # rows per insert: DuckDB writes a chunk on every core while the next one is computed
 # Beyond this many multiplications per track, Keras on Arrow batches outruns DuckDB evaluating the SQL:
 # measured at 10 M tracks on 2 cores, the article's network (112) scores 1.4x faster in SQL, five
 # Dense(32) networks (2,240) several times faster in Keras.
 SQL_MAX_MULTIPLICATIONS = 500
-ENGINES = ("auto", "sql", "keras")
+ENGINES = ("auto", "kernel", "sql", "keras")
+SCORED_SCHEMA = pa.schema([
+    pa.field("track_id", pa.string()),
+    pa.field("features_hash", pa.uint64()),
+    pa.field("mood", pa.dictionary(pa.int8(), pa.string())),
+    pa.field("confidence", pa.float32()),
+    *(pa.field(column, pa.float32()) for column in PROBABILITY_COLUMNS),
+])
+MOODS = pa.array(CLASSES)
+Insert = Callable[[str], str]  # relation -> the statement writing its rows to predictions
 
 
 def scratch_dir() -> Path:
@@ -54,13 +76,21 @@ class SqlEngine:
     def __init__(self, network: CompiledNetwork):
         self.network = network
 
-    @contextmanager
-    def probabilities(self, connection: duckdb.DuckDBPyConnection, rows: str, total: int,
-                      progress: ProgressBar) -> Iterator[str]:
-        yield f"({self.network.sql(rows, PROBABILITY_COLUMNS)})"
+    def relation(self, rows: str) -> str:
+        probabilities = ", ".join(PROBABILITY_COLUMNS)
+        # The first most probable class, as numpy's argmax picks it.
+        mood = "case " + " ".join(f"when {column} = confidence then {sql_text(mood)}"
+                                  for column, mood in zip(PROBABILITY_COLUMNS, CLASSES, strict=True)) + " end"
+        return (f"(select *, {mood} as mood from (select *, greatest({probabilities}) as confidence "
+                f"from ({self.network.sql(f'({rows})', PROBABILITY_COLUMNS)})))")
+
+    def write(self, connection: duckdb.DuckDBPyConnection, rows: str, insert: Insert, total: int,
+              progress: ProgressBar) -> None:
+        with progress.query("scoring", connection):
+            connection.execute(insert(self.relation(rows)))
 
     def predict(self, features: pa.Table) -> np.ndarray:
-        """The probabilities for a table of features, as a catalog run computes them (in memory)."""
+        """The probabilities (tracks, classes) for a table of features, as a catalog run computes them."""
         with duckdb.connect() as connection:
             connection.register("features", features)
             found = connection.execute(
@@ -69,57 +99,150 @@ class SqlEngine:
         return np.column_stack([found[column] for column in PROBABILITY_COLUMNS])
 
 
-class KerasEngine:
-    """The Keras model itself, on Arrow batches, its probabilities staged in a Parquet scratch file."""
+class BatchEngine:
+    """Computes on Arrow batches in Python, in a thread of its own, while DuckDB inserts the last chunk."""
 
+    name: str
+
+    def __init__(self, features: list[str]):
+        self.features = features
+
+    def compute(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(probabilities (classes, n) float32, most probable class (n) int8, its probability (n) float32)."""
+        raise NotImplementedError
+
+    def write(self, connection: duckdb.DuckDBPyConnection, rows: str, insert: Insert, total: int,
+              progress: ProgressBar) -> None:
+        # Read on a connection of its own (`rows` names no temporary object): this one is busy inserting.
+        reader = connection.cursor()
+        features = ", ".join(f"{feature}::float as {feature}" for feature in self.features)  # what Keras sees
+        batches = reader.sql(f"select track_id, features_hash, {features} from ({rows})").to_arrow_reader(BATCH_ROWS)
+        try:
+            with progress.rows("scoring", total) as advance:
+                for chunk in in_background(chunks(bounded_map(self.scored, batches, COMPUTE_THREADS))):
+                    connection.register("scored_chunk", chunk)
+                    connection.execute(insert("scored_chunk"))
+                    connection.unregister("scored_chunk")
+                    advance(chunk.num_rows)
+        finally:
+            reader.close()
+
+    def scored(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        x = np.stack([batch.column(feature).to_numpy() for feature in self.features])
+        probabilities, top, confidence = self.compute(x)
+        return pa.RecordBatch.from_arrays(
+            [batch.column("track_id"), batch.column("features_hash"), pa.DictionaryArray.from_arrays(top, MOODS),
+             pa.array(confidence), *(pa.array(p) for p in probabilities)],
+            schema=SCORED_SCHEMA,
+        )
+
+    def predict(self, features: pa.Table) -> np.ndarray:
+        """The probabilities (tracks, classes) for a table of features, as a catalog run computes them."""
+        x = np.stack([features.column(f).to_numpy().astype(np.float32) for f in self.features])
+        return self.compute(x)[0].T.astype(np.float64)
+
+
+class KernelEngine(BatchEngine):
+    name = "native kernel"
+
+    def __init__(self, kernel: Kernel, features: list[str]):
+        super().__init__(features)
+        self.kernel = kernel
+
+    def compute(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.kernel.predict(x)
+
+
+class KerasEngine(BatchEngine):
     name = "Keras on Arrow batches"
 
     def __init__(self, model: keras.Model, features: list[str]):
-        self.features = features
+        super().__init__(features)
         # A traced graph runs the model twice as fast as calling it eagerly; one signature, so one trace.
         self.model = tf.function(lambda inputs: model(inputs, training=False),
                                  input_signature=[tf.TensorSpec((None, len(features)), tf.float32)])
 
-    @contextmanager
-    def probabilities(self, connection: duckdb.DuckDBPyConnection, rows: str, total: int,
-                      progress: ProgressBar) -> Iterator[str]:
-        path = scratch_dir() / "probabilities.parquet"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        schema = pa.schema([pa.field("track_id", pa.string()), pa.field("features_hash", pa.uint64()),
-                            *(pa.field(column, pa.float64()) for column in PROBABILITY_COLUMNS)])
-        reader = connection.sql(f"select track_id, features_hash, {', '.join(self.features)} from {rows}")
-        with (
-            progress.rows("scoring with Keras", total) as advance,
-            pq.ParquetWriter(path, schema, compression="none") as writer,  # scratch: speed over size
-        ):
-            for batch in reader.to_arrow_reader(BATCH_ROWS):
-                probabilities = keras_probabilities(self.model, batch, self.features)
-                writer.write_batch(pa.RecordBatch.from_arrays(
-                    [batch.column("track_id"), batch.column("features_hash"),
-                     *(pa.array(probabilities[:, i]) for i in range(len(PROBABILITY_COLUMNS)))],
-                    schema=schema,
-                ))
-                advance(batch.num_rows)
+    def compute(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        probabilities = np.asarray(self.model(np.ascontiguousarray(x.T)), dtype=np.float32)
+        top = probabilities.argmax(axis=1)
+        return probabilities.T.copy(), top.astype(np.int8), probabilities[np.arange(len(top)), top]
+
+
+def bounded_map(function: Callable, items: Iterable, threads: int) -> Iterator:
+    """function(item) for each item, in order, computed by `threads` threads with as many items in flight."""
+    with ThreadPoolExecutor(threads, thread_name_prefix="score-compute") as pool:
+        pending: deque[Future] = deque()
+        for item in items:
+            pending.append(pool.submit(function, item))
+            if len(pending) >= threads:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def chunks(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.Table]:
+    """Batches gathered into tables of about CHUNK_ROWS rows."""
+    gathered, rows = [], 0
+    for batch in batches:
+        gathered.append(batch)
+        rows += batch.num_rows
+        if rows >= CHUNK_ROWS:
+            yield pa.Table.from_batches(gathered, SCORED_SCHEMA)
+            gathered, rows = [], 0
+    if gathered:
+        yield pa.Table.from_batches(gathered, SCORED_SCHEMA)
+
+
+def in_background(items: Iterator, ahead: int = 1) -> Iterator:
+    """The items, produced by a thread of their own up to `ahead` items ahead; its errors raised here."""
+    handoff: queue.Queue = queue.Queue(maxsize=ahead)
+    done, stop = object(), threading.Event()
+
+    def offer(item) -> bool:
+        """Hand the item over unless the consumer has stopped; whether it was."""
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
         try:
-            yield f"read_parquet({sql_text(str(path))})"
-        finally:
-            path.unlink(missing_ok=True)
+            for item in items:
+                if not offer(item):
+                    return
+            offer(done)
+        except BaseException as error:  # handed to the consumer, which raises it
+            offer(error)
 
-    def predict(self, features: pa.Table) -> np.ndarray:
-        return keras_probabilities(self.model, features, self.features)
+    producer = threading.Thread(target=produce, name="score-compute", daemon=True)
+    producer.start()
+    try:
+        while (item := handoff.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        producer.join()
 
 
-def keras_probabilities(model: Callable, batch: pa.RecordBatch | pa.Table, features: list[str]) -> np.ndarray:
-    inputs = np.column_stack([batch.column(f).to_numpy(zero_copy_only=False) for f in features]).astype(np.float32)
-    return np.asarray(model(inputs), dtype=np.float64)
-
-
-def choose_engine(model: keras.Model, features: list[str], requested: str = "auto") -> SqlEngine | KerasEngine:
-    """Compiled SQL where it is the faster way (and possible), else Keras on Arrow batches."""
+def choose_engine(model: keras.Model, features: list[str], requested: str = "auto") -> SqlEngine | BatchEngine:
+    """The fastest engine that can take the model (or the one requested); see the module's docstring."""
     if requested not in ENGINES:
         raise BadInputError(f"unknown scoring engine {requested!r}: expected one of {', '.join(ENGINES)}")
     if requested == "keras":
         return KerasEngine(model, features)
+    if requested in ("auto", "kernel"):
+        try:
+            return KernelEngine(compile_kernel(model, features), features)
+        except NotCompilable as why:
+            if requested == "kernel":
+                raise BadInputError(f"the native kernel cannot take the model: it has {why}; use --engine auto"
+                                    ) from None
+            log.info("the native kernel does not take this model (it has %s)", why)
     try:
         network = compile_model(model, features)
     except NotCompilable as why:

@@ -97,11 +97,6 @@ def float32(values) -> np.ndarray:
     return np.asarray(values, dtype=np.float32).astype(np.float64)
 
 
-def per_unit(values, units: Units) -> np.ndarray:
-    """One float32 value per unit, widened to double, from one value per unit or one for all."""
-    return np.broadcast_to(float32(values).reshape(-1), (len(units),))
-
-
 def affine(units: Units, scale: np.ndarray, shift: np.ndarray) -> Units:
     """units * scale + shift, remembered as such (composed with an affine map below) for Dense to fold."""
     below = units.affine or Affine(units, np.ones(len(units)), np.zeros(len(units)))
@@ -172,30 +167,32 @@ def dense(query: Query, layer, inputs: list[Units]) -> Units:
     return activation(query, layer.get_config()["activation"], Units(sums, units.depth))
 
 
-def rescaling(query: Query, layer, inputs: list[Units]) -> Units:
+def affine_of(layer, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(scale, shift), one per unit, of a layer that computes x * scale + shift at inference, in float32."""
+    kind = type(layer).__name__
+    if kind == "Rescaling":
+        scale, shift = float32(layer.scale), float32(layer.offset)
+    elif kind == "Normalization":
+        if layer.invert:
+            raise NotCompilable(f"{layer.name}: Normalization(invert=True)")
+        # Keras divides by max(sqrt(variance), epsilon), computed in float32.
+        spread = np.maximum(np.sqrt(np.asarray(layer.variance, np.float32)), np.float32(keras.backend.epsilon()))
+        scale, shift = 1.0 / float32(spread), -float32(layer.mean) / float32(spread)
+    elif kind == "BatchNormalization":
+        # At inference: (x - moving_mean) / sqrt(moving_variance + epsilon) * gamma + beta, in float32.
+        gamma = np.asarray(layer.gamma, np.float32) if layer.scale else np.ones(width, np.float32)
+        beta = np.asarray(layer.beta, np.float32) if layer.center else np.zeros(width, np.float32)
+        inverse = gamma / np.sqrt(np.asarray(layer.moving_variance, np.float32) + np.float32(layer.epsilon))
+        scale, shift = inverse, beta - np.asarray(layer.moving_mean, np.float32) * inverse
+    else:
+        raise NotCompilable(f"layer {layer.name!r} ({kind}) is not an affine map")
+    return (np.broadcast_to(float32(scale).reshape(-1), (width,)),
+            np.broadcast_to(float32(shift).reshape(-1), (width,)))
+
+
+def affine_layer(query: Query, layer, inputs: list[Units]) -> Units:
     (units,) = inputs
-    return affine(units, per_unit(layer.scale, units), per_unit(layer.offset, units))
-
-
-def normalization(query: Query, layer, inputs: list[Units]) -> Units:
-    (units,) = inputs
-    if layer.invert:
-        raise NotCompilable(f"{layer.name}: Normalization(invert=True)")
-    # Keras divides by max(sqrt(variance), epsilon), computed in float32.
-    spread = np.maximum(np.sqrt(np.asarray(layer.variance, np.float32)), np.float32(keras.backend.epsilon()))
-    mean, spread = per_unit(layer.mean, units), per_unit(spread, units)
-    return affine(units, 1.0 / spread, -mean / spread)
-
-
-def batch_normalization(query: Query, layer, inputs: list[Units]) -> Units:
-    (units,) = inputs
-    # At inference: (x - moving_mean) / sqrt(moving_variance + epsilon) * gamma + beta, in float32.
-    n = len(units)
-    gamma = np.asarray(layer.gamma, np.float32) if layer.scale else np.ones(n, np.float32)
-    beta = np.asarray(layer.beta, np.float32) if layer.center else np.zeros(n, np.float32)
-    inverse = gamma / np.sqrt(np.asarray(layer.moving_variance, np.float32) + np.float32(layer.epsilon))
-    shift = beta - np.asarray(layer.moving_mean, np.float32) * inverse
-    return affine(units, per_unit(inverse, units), per_unit(shift, units))
+    return affine(units, *affine_of(layer, len(units)))
 
 
 def log_features(query: Query, layer, inputs: list[Units]) -> Units:
@@ -246,9 +243,9 @@ def concatenate(query: Query, layer, inputs: list[Units]) -> Units:
 
 LAYERS: dict[str, Callable[[Query, object, list[Units]], Units]] = {
     "Dense": dense,
-    "Rescaling": rescaling,
-    "Normalization": normalization,
-    "BatchNormalization": batch_normalization,
+    "Rescaling": affine_layer,
+    "Normalization": affine_layer,
+    "BatchNormalization": affine_layer,
     "LogFeatures": log_features,
     "Activation": activation_layer,
     "Softmax": softmax_layer,

@@ -52,7 +52,7 @@ def test_scoring_again_with_nothing_new_says_so_and_keeps_the_predictions(traine
     again = run_ok("score", "--quiet", home=trained)
 
     assert re.fullmatch(r"scored 686 tracks, skipped 0 unchanged in \d+\.\d\d s \([\d,]+ rows/s\) with model "
-                        r"\S+ \(Keras on Arrow batches\)", first.stdout.splitlines()[-1])
+                        r"\S+ \(native kernel\)", first.stdout.splitlines()[-1])
     assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} (INFO|WARNING) ", line)
                for line in first.stderr.splitlines())
     assert again.stdout.splitlines()[-1].startswith("nothing to score: scored 0 tracks, skipped 686 unchanged in ")

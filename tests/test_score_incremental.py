@@ -165,12 +165,12 @@ def test_tracks_only_in_a_catalog_file_are_added_and_kept_by_the_warehouse_run(t
     assert query("select catalog from predictions where track_id = ?", ["0" * 22]) == [(str(catalog),)]
 
 
-@pytest.mark.parametrize("engine", ["sql", "keras"])
-def test_both_engines_write_the_same_predictions(trained, engine):
+@pytest.mark.parametrize(("engine", "other"), [("sql", "keras"), ("keras", "kernel"), ("kernel", "sql")])
+def test_every_engine_writes_the_same_predictions(trained, engine, other):
     score(0, engine=engine)
 
     rows = query(f"select mood, {', '.join(PROBABILITY_COLUMNS)} from predictions order by track_id")
-    score(1, engine="keras" if engine == "sql" else "sql", full_refresh=True)
+    score(1, engine=other, full_refresh=True)
     others = query(f"select mood, {', '.join(PROBABILITY_COLUMNS)} from predictions order by track_id")
 
     assert [row[0] for row in rows] == [row[0] for row in others]

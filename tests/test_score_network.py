@@ -1,7 +1,8 @@
-"""The model compiled to SQL agrees with Keras's model.predict: same mood, probabilities within 1e-5.
+"""Every scoring engine agrees with Keras's model.predict: same mood, probabilities within 1e-5.
 
-Keras computes in float32 and the SQL in DOUBLE, so the probabilities differ in their last float32
-digits (about 1e-7); 1e-5 leaves room without hiding a wrong weight or formula.
+Keras computes in float32, the SQL in DOUBLE and the native kernel in float32 with the preprocessing
+folded into the weights, so the probabilities differ in their last float32 digits (1e-7 to 1e-6);
+1e-5 leaves room without hiding a wrong weight or formula.
 """
 
 import logging
@@ -15,7 +16,9 @@ import pytest
 
 from moodcast import registry
 from moodcast.contract import CLASSES, FEATURES
-from score.engines import KerasEngine, SqlEngine, choose_engine
+from moodcast.errors import BadInputError
+from score.engines import KerasEngine, KernelEngine, SqlEngine, bounded_map, choose_engine, in_background
+from score.kernel import compile_kernel
 from score.network import NotCompilable, compile_model
 from tests.conftest import SEED_CSV
 from train.config import PRESETS
@@ -47,13 +50,18 @@ def as_table(features: np.ndarray) -> pa.Table:
                      **{name: features[:, i] for i, name in enumerate(FEATURES)}})
 
 
-def assert_agrees(model: keras.Model, features: np.ndarray) -> None:
+def assert_agrees(model: keras.Model, features: np.ndarray, kernel: bool = False) -> None:
+    """The compiled SQL, and the native kernel where `kernel`, predict what Keras predicts."""
     expected = model.predict(features.astype(np.float32), batch_size=4096, verbose=0)
+    engines = [SqlEngine(compile_model(model, list(FEATURES)))]
+    if kernel:
+        engines.append(KernelEngine(compile_kernel(model, list(FEATURES)), list(FEATURES)))
 
-    compiled = SqlEngine(compile_model(model, list(FEATURES))).predict(as_table(features))
+    for engine in engines:
+        predicted = engine.predict(as_table(features))
 
-    assert np.abs(compiled - expected).max() <= TOLERANCE
-    assert (compiled.argmax(axis=1) == expected.argmax(axis=1)).all()
+        assert np.abs(predicted - expected).max() <= TOLERANCE, engine.name
+        assert (predicted.argmax(axis=1) == expected.argmax(axis=1)).all(), engine.name
 
 
 def trained_ensemble(seed, inputs: keras.KerasTensor, outputs: keras.KerasTensor) -> keras.Model:
@@ -68,11 +76,45 @@ def test_the_articles_network_agrees_with_keras(seed, catalog):
     model = build_model(config, seed[0])
     fit(model, *seed, config)
 
-    assert_agrees(model.classifier, catalog)
+    assert_agrees(model.classifier, catalog, kernel=True)
 
 
 def test_the_trained_default_model_agrees_with_keras(trained, catalog):
-    assert_agrees(registry.current().load(), catalog)
+    assert_agrees(registry.current().load(), catalog, kernel=True)
+
+
+def test_the_kernel_takes_members_with_dropout_and_a_linear_hidden_layer(seed, catalog):
+    keras.utils.set_random_seed(4)
+    inputs = keras.Input((len(FEATURES),))
+    standardize = keras.layers.Normalization()
+    standardize.adapt(seed[0])
+    scaled = keras.layers.Dropout(0.1)(standardize(inputs))
+    members = [keras.layers.Dense(len(CLASSES), activation="softmax")(
+        keras.layers.Dropout(0.2)(keras.layers.Dense(6, activation="linear")(scaled))) for _ in range(3)]
+    model = trained_ensemble(seed, inputs, keras.layers.Average()(members))
+
+    assert_agrees(model, catalog, kernel=True)
+
+
+@pytest.mark.parametrize("shape", ["two hidden layers", "members of different widths", "tanh hidden layer",
+                                   "no softmax"])
+def test_the_kernel_refuses_other_shapes_and_auto_falls_back_to_sql(shape):
+    inputs = keras.Input((len(FEATURES),))
+    hidden = keras.layers.Dense(4, activation="tanh" if shape == "tanh hidden layer" else "relu")(inputs)
+    if shape == "two hidden layers":
+        hidden = keras.layers.Dense(4, activation="relu")(hidden)
+    output = keras.layers.Dense(len(CLASSES), activation="sigmoid" if shape == "no softmax" else "softmax")
+    outputs = output(hidden)
+    if shape == "members of different widths":
+        other = keras.layers.Dense(len(CLASSES), activation="softmax")(keras.layers.Dense(5, activation="relu")(inputs))
+        outputs = keras.layers.Average()([outputs, other])
+    model = keras.Model(inputs, outputs)
+
+    with pytest.raises(NotCompilable):
+        compile_kernel(model, list(FEATURES))
+    with pytest.raises(BadInputError, match="the native kernel cannot take the model"):
+        choose_engine(model, list(FEATURES), "kernel")
+    assert isinstance(choose_engine(model, list(FEATURES)), SqlEngine)
 
 
 def test_a_hand_built_ensemble_with_normalization_and_average_agrees_with_keras(seed, catalog):
@@ -123,9 +165,30 @@ def test_a_layer_without_an_sql_form_falls_back_to_keras_and_says_so(seed, caplo
                                model.predict(seed[0][:50], verbose=0), atol=1e-6)
 
 
-def test_small_networks_run_as_sql_and_large_ones_with_keras(seed, trained):
+def test_moodcasts_models_run_on_the_kernel_and_other_large_ones_with_keras(seed, trained):
     article = build_model(PRESETS["article"], seed[0]).classifier
+    default = registry.current().load()  # 5 x Dense(32)
+    inputs = keras.Input((len(FEATURES),))
+    deep = keras.layers.Dense(32, activation="relu")(keras.layers.Dense(32, activation="relu")(inputs))
+    large = keras.Model(inputs, keras.layers.Dense(len(CLASSES), activation="softmax")(deep))  # 1,504 multiplications
 
-    assert isinstance(choose_engine(article, list(FEATURES)), SqlEngine)
-    assert isinstance(choose_engine(registry.current().load(), list(FEATURES)), KerasEngine)  # 5 x Dense(32)
-    assert isinstance(choose_engine(registry.current().load(), list(FEATURES), "sql"), SqlEngine)
+    assert isinstance(choose_engine(article, list(FEATURES)), KernelEngine)
+    assert isinstance(choose_engine(default, list(FEATURES)), KernelEngine)
+    assert isinstance(choose_engine(large, list(FEATURES)), KerasEngine)
+    assert isinstance(choose_engine(default, list(FEATURES), "sql"), SqlEngine)
+    assert isinstance(choose_engine(default, list(FEATURES), "keras"), KerasEngine)
+
+
+def test_the_compute_pipeline_keeps_order_and_raises_the_workers_errors():
+    assert list(bounded_map(lambda n: n * n, iter(range(50)), threads=2)) == [n * n for n in range(50)]
+    assert list(in_background(iter(range(20)))) == list(range(20))
+
+    def failing():
+        yield 1
+        raise ValueError("batch 2 is broken")
+
+    consumed = []
+    with pytest.raises(ValueError, match="batch 2 is broken"):
+        for item in in_background(failing()):
+            consumed.append(item)
+    assert consumed == [1]
