@@ -144,6 +144,7 @@ def score_catalog(
         log.info("the predictions table predates incremental scoring: rescoring every track")
     in_catalog = count(connection, f"({catalog_rows})")
     rows, removed, others = catalog_rows, 0, 0
+    planned = f"({catalog_rows})"  # the rows to score, as this connection reads them
     gone = f"catalog = {name} and track_id not in (select track_id from ({catalog_rows}))"
     if current:
         # Joined on 64-bit hashes of the track ids, so DuckDB's hash tables hold numbers, not strings, and stay
@@ -152,10 +153,13 @@ def score_catalog(
             rows = (f"select c.* from ({catalog_rows}) c anti join (select hash(track_id) as track_key, "
                     f"features_hash from predictions where model_version = {version}) p "
                     "on p.track_key = hash(c.track_id) and p.features_hash = c.features_hash")
+            # Counted and deleted from here; an engine reading on a connection of its own runs `rows` itself.
+            connection.execute(f"create or replace temp table to_score as {rows}")
+            planned = "to_score"
         removed = count(connection, f"(select hash(track_id) as track_key from predictions where catalog = {name}) p"
                                     f" anti join ({catalog_rows}) c on p.track_key = hash(c.track_id)")
         others = count(connection, f"predictions where catalog <> {name}")
-    scoring = count(connection, f"({rows})")
+    scoring = count(connection, planned)
     skipped = in_catalog - scoring
     if scoring == 0 and removed == 0:
         log.info("nothing to score: all %d tracks of %s already have predictions from model %s and their current "
@@ -171,7 +175,9 @@ def score_catalog(
         if replace:
             connection.execute(PREDICTIONS_DDL)
         else:
-            connection.execute(f"delete from predictions where track_id in (select track_id from ({rows})) or ({gone})")
+            connection.execute(
+                f"delete from predictions where track_id in (select track_id from {planned}) or ({gone})"
+            )
 
         def insert(scored: str) -> str:
             return f"insert into predictions {prediction_rows(scored, version, scored_at, name)}"

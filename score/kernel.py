@@ -47,10 +47,6 @@ class Weights:
     output_kernel: np.ndarray  # (members, hidden, classes)
     output_bias: np.ndarray  # (members, classes)
 
-    @property
-    def multiplications(self) -> int:
-        return self.hidden_kernel.size + self.output_kernel.size
-
 
 def producer(tensor) -> tuple[keras.layers.Layer, list]:
     """The layer that computed a tensor of a functional model, and its inputs; layers idle at inference skipped."""
