@@ -231,7 +231,8 @@ def drop_predictions() -> None:
     from moodcast import warehouse
 
     with warehouse.connect() as connection:
-        connection.execute("drop table predictions")
+        connection.execute("drop view predictions")
+        connection.execute("drop table track_predictions")
 
 
 def machine() -> dict:

@@ -12,19 +12,18 @@ import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
-
-from moodcast import (
-    layers,  # noqa: F401  (registers moodcast's own layers, which load() needs)
-    settings,
-)
+from moodcast import settings
 from moodcast.errors import BadInputError, NotReadyError
 
 MODEL_FILE = "model.keras"
 METADATA_FILE = "metadata.json"
 STAGING_PREFIX = ".staging-"
 CURRENT_FILE = "CURRENT"
+
+if TYPE_CHECKING:
+    import keras
 
 
 @dataclass(frozen=True)
@@ -39,8 +38,14 @@ class ModelVersion:
     def metadata(self) -> dict:
         return json.loads((self.path / METADATA_FILE).read_text())
 
-    def load(self) -> keras.Model:
+    def load(self) -> "keras.Model":
         """The Keras model, preprocessing included."""
+        # Imported here: TensorFlow takes 2 s and 550 MB, which listing versions or scoring with saved
+        # kernel weights need not pay. moodcast.layers registers the layers the model file names.
+        import keras
+
+        from moodcast import layers  # noqa: F401
+
         return keras.saving.load_model(self.model_file)
 
 

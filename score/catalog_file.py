@@ -15,7 +15,7 @@ from ingest.landing import FILE_TRACKS_SCHEMA
 from moodcast.errors import BadInputError
 from score.catalog import Catalog
 from score.engines import scratch_dir
-from score.network import sql_text
+from score.sql import sql_text
 
 log = logging.getLogger("score")
 

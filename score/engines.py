@@ -11,7 +11,8 @@ four probabilities; `insert` gives the statement that writes them to `prediction
 - Keras on Arrow batches, pipelined like the kernel, runs any model at all.
 
 `auto` picks the first that can take the model: kernel, then SQL up to SQL_MAX_MULTIPLICATIONS per
-track, then Keras.
+track, then Keras. A model version whose kernel weights are saved (score.kernel) is scored without
+loading Keras at all: TensorFlow, 2 s and 550 MB to import, is imported only where an engine needs it.
 """
 
 import logging
@@ -22,19 +23,25 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import keras
 import numpy as np
 import pyarrow as pa
-import tensorflow as tf
 
 from moodcast import settings
 from moodcast.contract import CLASSES, PROBABILITY_COLUMNS
 from moodcast.errors import BadInputError
-from score.kernel import Kernel, compile_kernel
-from score.network import CompiledNetwork, NotCompilable, compile_model, sql_text
+from moodcast.registry import ModelVersion
+from score.errors import NotCompilable
+from score.kernel import Kernel, save_weights, saved_weights
 from score.progress import ProgressBar
+from score.sql import sql_text
+
+if TYPE_CHECKING:
+    import keras
+
+    from score.network import CompiledNetwork
 
 log = logging.getLogger("score")
 
@@ -73,7 +80,7 @@ class SqlEngine:
 
     name = "compiled SQL"
 
-    def __init__(self, network: CompiledNetwork):
+    def __init__(self, network: "CompiledNetwork"):
         self.network = network
 
     def relation(self, rows: str) -> str:
@@ -120,9 +127,9 @@ class BatchEngine:
         try:
             with progress.rows("scoring", total) as advance:
                 for chunk in in_background(chunks(bounded_map(self.scored, batches, COMPUTE_THREADS))):
-                    connection.register("scored_chunk", chunk)
-                    connection.execute(insert("scored_chunk"))
-                    connection.unregister("scored_chunk")
+                    # Named for this statement only: a table registered in a transaction stays referenced until
+                    # it commits, unregistered or not, so the whole catalog's predictions would pile up in memory.
+                    connection.from_arrow(chunk).query("scored_chunk", insert("scored_chunk"))
                     advance(chunk.num_rows)
         finally:
             reader.close()
@@ -156,7 +163,9 @@ class KernelEngine(BatchEngine):
 class KerasEngine(BatchEngine):
     name = "Keras on Arrow batches"
 
-    def __init__(self, model: keras.Model, features: list[str]):
+    def __init__(self, model: "keras.Model", features: list[str]):
+        import tensorflow as tf  # loaded with the model already
+
         super().__init__(features)
         # A traced graph runs the model twice as fast as calling it eagerly; one signature, so one trace.
         self.model = tf.function(lambda inputs: model(inputs, training=False),
@@ -229,8 +238,23 @@ def in_background(items: Iterator, ahead: int = 1) -> Iterator:
         producer.join()
 
 
-def choose_engine(model: keras.Model, features: list[str], requested: str = "auto") -> SqlEngine | BatchEngine:
+def engine_for(model_version: ModelVersion, requested: str = "auto") -> SqlEngine | BatchEngine:
+    """choose_engine for a model version: the kernel from its saved weights if it has them, without Keras."""
+    features = model_version.metadata()["features"]
+    if requested in ("auto", "kernel") and (weights := saved_weights(model_version.path)) is not None:
+        return KernelEngine(Kernel(weights), features)
+    engine = choose_engine(model_version.load(), features, requested)
+    if isinstance(engine, KernelEngine):  # saved for the next run, which then need not load Keras
+        save_weights(engine.kernel.weights, model_version.path)
+    return engine
+
+
+def choose_engine(model: "keras.Model", features: list[str], requested: str = "auto") -> SqlEngine | BatchEngine:
     """The fastest engine that can take the model (or the one requested); see the module's docstring."""
+    # Imported here, where Keras is loaded already: they import it.
+    from score.kernel_weights import compile_kernel
+    from score.network import compile_model
+
     if requested not in ENGINES:
         raise BadInputError(f"unknown scoring engine {requested!r}: expected one of {', '.join(ENGINES)}")
     if requested == "keras":

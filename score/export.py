@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 
 from moodcast import settings
 from moodcast.contract import PROBABILITY_COLUMNS
-from score.network import sql_text
+from score.sql import sql_text
 
 EXPORTED_COLUMNS = ("track_id", "mood", "confidence", *PROBABILITY_COLUMNS, "model_version", "scored_at")
 FINGERPRINT_KEY = b"moodcast.predictions_fingerprint"

@@ -1,35 +1,37 @@
-"""Compile moodcast's model into a native kernel (numba) that scores Arrow batches on one core.
-
-The models `python -m train` exports have one shape: the 10 contract features, per-feature
-preprocessing (LogFeatures, Normalization, Rescaling), then one or more members — a hidden Dense
-layer and a softmax Dense layer over the 4 classes — averaged. This module recognises that shape in
-the exported Keras graph and takes its weights; the model file stays the source of truth, and tests
-hold the kernel to `model.predict`. Any other shape raises NotCompilable, and scoring uses the
-compiled SQL or Keras instead.
+"""moodcast's model as a native kernel (numba) that scores Arrow batches on one core.
 
 Why a kernel of our own: the default model, five members of 32 hidden units, costs 2,240
 multiply-adds per track. TensorFlow spends most of its time moving (batch, 32) tensors through
 memory between ops, DuckDB's SQL form evaluates one expression at a time; this kernel keeps a
-block of rows in cache and computes the whole network on it, vectorised across rows: about 5 M
-tracks/s on one core here, several times either. The preprocessing is folded into the hidden
-layer's weights, in float64 and then rounded to float32, so probabilities differ from Keras's by
-float32 rounding only (~1e-6).
+block of rows in cache and computes the whole network on it, vectorised across rows: about 7 M
+tracks/s on one core here, several times either. Its weights are the Keras model's, read by
+score.kernel_weights with the preprocessing folded in, so probabilities differ from Keras's by
+float32 rounding only (~1e-6); tests hold the kernel to `model.predict`.
+
+The weights are saved next to the model (`kernel.npz` in the version's folder, with the SHA-256 of
+the model file they were read from), by training and by the first scoring run that lacks them: a
+scoring run that finds them never imports TensorFlow, which would cost 2 s and 550 MB.
 
 The sums over the 10 features and the 4 classes are written out term by term: with no loop inside
 the loop over rows, LLVM vectorises across rows. Hence the fixed sizes, which are the contract's.
 """
 
-from dataclasses import dataclass
+import hashlib
+import logging
+import os
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
-import keras
 import numpy as np
 from numba import njit
 
 from moodcast.contract import CLASSES, FEATURES
-from moodcast.layers import LogFeatures
-from score.network import IDENTITY_AT_INFERENCE, NotCompilable, affine_of
+from moodcast.registry import MODEL_FILE
 
-HIDDEN_ACTIVATIONS = {"relu": True, "linear": False}  # activation -> clip at zero
+log = logging.getLogger("score")
+
+WEIGHTS_FILE = "kernel.npz"
 BLOCK_ROWS = 512  # rows computed together: their features and logits stay in the core's L1/L2 cache
 N_FEATURES, N_CLASSES = len(FEATURES), len(CLASSES)
 assert (N_FEATURES, N_CLASSES) == (10, 4), "the kernel's sums are written out for 10 features and 4 classes"
@@ -39,7 +41,7 @@ assert (N_FEATURES, N_CLASSES) == (10, 4), "the kernel's sums are written out fo
 class Weights:
     """The network as the kernel takes it, all float32: preprocessing folded into the hidden layer."""
 
-    log_offsets: np.ndarray  # (features,): log(max(x, 0) + offset) where log_mask is set
+    log_offsets: np.ndarray  # (features,): log(max(x, 0) + offset), offset > 0, where log_mask is set
     log_mask: np.ndarray  # (features,) bool
     hidden_kernel: np.ndarray  # (members, features, hidden)
     hidden_bias: np.ndarray  # (members, hidden)
@@ -48,93 +50,92 @@ class Weights:
     output_bias: np.ndarray  # (members, classes)
 
 
-def producer(tensor) -> tuple[keras.layers.Layer, list]:
-    """The layer that computed a tensor of a functional model, and its inputs; layers idle at inference skipped."""
-    while True:
-        layer, node_index, _ = tensor._keras_history
-        inputs = list(layer._inbound_nodes[node_index].input_tensors)
-        if type(layer).__name__ not in IDENTITY_AT_INFERENCE or len(inputs) != 1:
-            return layer, inputs
-        tensor = inputs[0]
+def model_digest(directory: Path) -> str:
+    with open(directory / MODEL_FILE, "rb") as model:
+        return hashlib.file_digest(model, "sha256").hexdigest()
 
 
-def dense_input(tensor) -> tuple[keras.layers.Layer, object]:
-    """The Dense layer that computed a tensor, and its input."""
-    layer, inputs = producer(tensor)
-    if type(layer).__name__ != "Dense" or len(inputs) != 1:
-        raise NotCompilable(f"layer {layer.name!r} ({type(layer).__name__}) where a Dense layer was expected")
-    return layer, inputs[0]
+def save_weights(weights: Weights, directory: Path) -> None:
+    """Save the weights read from the model in `directory` next to it (atomically: a reader sees all or none)."""
+    target = directory / WEIGHTS_FILE
+    temporary = target.with_name(f".{WEIGHTS_FILE}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "wb") as file:
+            np.savez(file, model_sha256=np.array(model_digest(directory)), **asdict(weights))
+        os.replace(temporary, target)
+    except OSError as error:  # a read-only registry: the next run reads the weights from the model again
+        temporary.unlink(missing_ok=True)
+        log.warning("could not save the kernel's weights to %s (%s); scoring reads them from the model each run",
+                    target, error)
 
 
-def dense_weights(layer, activation: str | set[str]) -> tuple[np.ndarray, np.ndarray]:
-    name = layer.get_config()["activation"]
-    if name not in ({activation} if isinstance(activation, str) else activation):
-        raise NotCompilable(f"{layer.name}: activation {name!r}")
-    kernel = np.asarray(layer.get_weights()[0], np.float64)
-    bias = np.asarray(layer.get_weights()[1], np.float64) if layer.use_bias else np.zeros(kernel.shape[1])
-    return kernel, bias
+def saved_weights(directory: Path) -> Weights | None:
+    """The weights saved for the model in `directory`, or None: none saved, or saved for another model file."""
+    path = directory / WEIGHTS_FILE
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            if str(saved["model_sha256"]) != model_digest(directory):
+                log.info("%s was saved for another %s: reading the weights from the model again", path, MODEL_FILE)
+                return None
+            arrays = {name: saved[name] for name in Weights.__dataclass_fields__}
+            return Weights(**arrays | {"relu": bool(arrays["relu"])})
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        log.warning("%s cannot be read (%s): reading the weights from the model again", path, error)
+        return None
 
 
-def preprocessing(tensor, model_input) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(log offsets, log mask, scale, shift): the layers between the input and the members, composed."""
-    chain = []
-    while tensor is not model_input:
-        layer, inputs = producer(tensor)
-        if type(layer).__name__ == "InputLayer":
-            break
-        if len(inputs) != 1:
-            raise NotCompilable(f"layer {layer.name!r} has {len(inputs)} inputs")
-        chain.append(layer)
-        tensor = inputs[0]
-    offsets, mask = np.ones(N_FEATURES), np.zeros(N_FEATURES, bool)
-    scale, shift = np.ones(N_FEATURES), np.zeros(N_FEATURES)
-    for layer in reversed(chain):
-        if isinstance(layer, LogFeatures):
-            if mask.any() or (scale != 1).any() or (shift != 0).any():
-                raise NotCompilable(f"{layer.name}: LogFeatures after another preprocessing layer")
-            mask = np.array([offset is not None for offset in layer.offsets])
-            offsets = np.array([offset or 1.0 for offset in layer.offsets])
-            continue
-        layer_scale, layer_shift = affine_of(layer, N_FEATURES)  # raises NotCompilable for other layers
-        scale, shift = scale * layer_scale, shift * layer_scale + layer_shift
-    return offsets, mask, scale, shift
+# Cephes's single-precision log and exp (http://www.netlib.org/cephes/, logf.c and expf.c): a
+# polynomial on the mantissa, the exponent handled in bits. Unlike libm's calls they vectorise across
+# rows; they are within 2 ulp of libm, so the probabilities stay within float32 rounding of Keras's.
+# Inlined into score_block, where LLVM vectorises them with the rest (called, they run 30 % slower).
+LN2_HIGH, LN2_LOW = np.float32(0.693359375), np.float32(-2.12194440e-4)  # ln 2 = LN2_HIGH + LN2_LOW, split exactly
+LOG2_E = np.float32(1.44269504088896341)
+SQRT_HALF = np.float32(0.707106781186547524)
+MANTISSA_BITS, EXPONENT_OF_HALF = np.int32(0x007FFFFF), np.int32(0x3F000000)  # float32 [0.5, 1) = 0x3F000000 | mantissa
+SMALLEST_EXPONENT = np.float32(-87.0)  # e^-87 is the smallest normal float32: below it, 0 to float32 precision
 
 
-def extract_weights(model: keras.Model) -> Weights:
-    """The model's weights in the kernel's form, or NotCompilable when it is not of moodcast's shape."""
-    if isinstance(model, keras.Sequential) or len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise NotCompilable("not a one-input, one-output functional model")
-    if tuple(model.inputs[0].shape) != (None, N_FEATURES):
-        raise NotCompilable(f"model input shape {tuple(model.inputs[0].shape)}, expected (None, {N_FEATURES})")
-    layer, inputs = producer(model.outputs[0])
-    members = inputs if type(layer).__name__ == "Average" else [model.outputs[0]]
-    hidden, output, shared, activations = [], [], None, set()
-    for member in members:
-        output_layer, hidden_tensor = dense_input(member)
-        output.append(dense_weights(output_layer, "softmax"))
-        hidden_layer, member_input = dense_input(hidden_tensor)
-        hidden.append(dense_weights(hidden_layer, set(HIDDEN_ACTIVATIONS)))
-        activations.add(hidden_layer.get_config()["activation"])
-        if shared is not None and member_input is not shared:
-            raise NotCompilable("members that do not share their input")
-        shared = member_input
-    if len(activations) != 1 or len({kernel.shape for kernel, _ in hidden}) != 1:
-        raise NotCompilable("members of different shapes")
-    if output[0][0].shape[1] != N_CLASSES:
-        raise NotCompilable(f"{output[0][0].shape[1]} outputs, expected {N_CLASSES}")
-    offsets, mask, scale, shift = preprocessing(shared, model.inputs[0])
-    # (x * scale + shift) @ W + b = x @ (scale W) + (shift @ W + b): folded in float64, rounded once.
-    hidden_kernel = np.stack([scale[:, None] * kernel for kernel, _ in hidden])
-    hidden_bias = np.stack([shift @ kernel + bias for kernel, bias in hidden])
-    return Weights(
-        log_offsets=offsets.astype(np.float32),
-        log_mask=mask,
-        hidden_kernel=hidden_kernel.astype(np.float32),
-        hidden_bias=hidden_bias.astype(np.float32),
-        relu=HIDDEN_ACTIVATIONS[activations.pop()],
-        output_kernel=np.stack([kernel for kernel, _ in output]).astype(np.float32),
-        output_bias=np.stack([bias for _, bias in output]).astype(np.float32),
-    )
+@njit(fastmath=True, nogil=True, cache=True, boundscheck=False, inline='always')
+def log_into(values, offset, out, bits, exponent):
+    """out = log(max(values, 0) + offset) for offset > 0; bits and exponent are int32 scratch of the same size."""
+    for r in range(values.shape[0]):
+        out[r] = max(values[r], np.float32(0.0)) + offset
+    out_bits = out.view(np.int32)
+    for r in range(out.shape[0]):  # x = m 2^e with m in [0.5, 1)
+        bits[r] = (out_bits[r] & MANTISSA_BITS) | EXPONENT_OF_HALF
+        exponent[r] = (out_bits[r] >> 23) - 126
+    mantissa = bits.view(np.float32)
+    for r in range(out.shape[0]):
+        m, e = mantissa[r], np.float32(exponent[r])
+        below = m < SQRT_HALF  # keep m - 1 small: log x = log(2m) + (e - 1) log 2
+        e = e - np.float32(1.0) if below else e
+        q = (m + m if below else m) - np.float32(1.0)
+        qq = q * q
+        y = ((((((((np.float32(7.0376836292e-2) * q - np.float32(1.1514610310e-1)) * q
+                   + np.float32(1.1676998740e-1)) * q - np.float32(1.2420140846e-1)) * q
+                 + np.float32(1.4249322787e-1)) * q - np.float32(1.6668057665e-1)) * q
+               + np.float32(2.0000714765e-1)) * q - np.float32(2.4999993993e-1)) * q
+             + np.float32(3.3333331174e-1)) * q * qq
+        out[r] = q + (y + e * LN2_LOW - np.float32(0.5) * qq) + e * LN2_HIGH
+
+
+@njit(fastmath=True, nogil=True, cache=True, boundscheck=False, inline='always')
+def exp_in_place(values, bits):
+    """values = exp(values) for values <= 0 (0 below SMALLEST_EXPONENT); bits is int32 scratch of the same size."""
+    for r in range(values.shape[0]):  # e^t = 2^k e^q with q = t - k ln 2 in [-ln2/2, ln2/2]
+        t = max(values[r], SMALLEST_EXPONENT)
+        k = np.floor(t * LOG2_E + np.float32(0.5))
+        q = t - k * LN2_HIGH - k * LN2_LOW
+        p = ((((np.float32(1.9875691500e-4) * q + np.float32(1.3981999507e-3)) * q
+               + np.float32(8.3334519073e-3)) * q + np.float32(4.1665795894e-2)) * q
+             + np.float32(1.6666665459e-1)) * q + np.float32(5.0000001201e-1)
+        values[r] = p * q * q + q + np.float32(1.0)
+        bits[r] = (np.int32(k) + np.int32(127)) << 23  # the float32 2^k
+    scale = bits.view(np.float32)
+    for r in range(values.shape[0]):
+        values[r] *= scale[r]
 
 
 @njit(fastmath=True, nogil=True, cache=True, boundscheck=False)
@@ -145,12 +146,15 @@ def score_block(x, log_offsets, log_mask, w1, b1, relu, w2, b2, probabilities, t
     for start in range(0, n, BLOCK_ROWS):
         rows = min(n, start + BLOCK_ROWS) - start
         f = np.empty((N_FEATURES, rows), np.float32)
+        scratch = np.empty((2, rows), np.int32)
         for k in range(N_FEATURES):
-            for r in range(rows):
-                value = x[k, start + r]
-                f[k, r] = np.log(max(value, np.float32(0.0)) + log_offsets[k]) if log_mask[k] else value
+            if log_mask[k]:
+                log_into(x[k, start:start + rows], log_offsets[k], f[k], scratch[0], scratch[1])
+            else:
+                f[k, :] = x[k, start:start + rows]
         total = np.zeros((N_CLASSES, rows), np.float32)
         z = np.empty((N_CLASSES, rows), np.float32)
+        peak = np.empty(rows, np.float32)
         for m in range(members):
             for c in range(N_CLASSES):
                 z[c, :] = b2[m, c]
@@ -167,15 +171,19 @@ def score_block(x, log_offsets, log_mask, w1, b1, relu, w2, b2, probabilities, t
                     z[1, r] += h * o[1]
                     z[2, r] += h * o[2]
                     z[3, r] += h * o[3]
-            for r in range(rows):  # softmax, shifted by the largest logit as Keras does
-                peak = max(max(z[0, r], z[1, r]), max(z[2, r], z[3, r]))
-                e0, e1 = np.exp(z[0, r] - peak), np.exp(z[1, r] - peak)
-                e2, e3 = np.exp(z[2, r] - peak), np.exp(z[3, r] - peak)
-                inverse = np.float32(1.0) / (e0 + e1 + e2 + e3)
-                total[0, r] += e0 * inverse
-                total[1, r] += e1 * inverse
-                total[2, r] += e2 * inverse
-                total[3, r] += e3 * inverse
+            # Softmax, shifted by the largest logit as Keras does.
+            for r in range(rows):
+                peak[r] = max(max(z[0, r], z[1, r]), max(z[2, r], z[3, r]))
+            for c in range(N_CLASSES):
+                for r in range(rows):
+                    z[c, r] -= peak[r]
+                exp_in_place(z[c], scratch[0])
+            for r in range(rows):
+                inverse = np.float32(1.0) / (z[0, r] + z[1, r] + z[2, r] + z[3, r])
+                total[0, r] += z[0, r] * inverse
+                total[1, r] += z[1, r] * inverse
+                total[2, r] += z[2, r] * inverse
+                total[3, r] += z[3, r] * inverse
         for r in range(rows):
             best = 0
             for c in range(N_CLASSES):
@@ -204,7 +212,3 @@ class Kernel:
         return probabilities, top, confidence
 
 
-def compile_kernel(model: keras.Model, features: list[str]) -> Kernel:
-    if tuple(features) != FEATURES:
-        raise NotCompilable(f"features {features}, expected moodcast's {list(FEATURES)} in that order")
-    return Kernel(extract_weights(model))

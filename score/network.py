@@ -18,14 +18,12 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 
+from score.errors import NotCompilable
+
 IDENTITY_AT_INFERENCE = {
     "InputLayer", "Dropout", "AlphaDropout", "GaussianDropout", "GaussianNoise", "SpatialDropout1D",
     "ActivityRegularization", "Identity",
 }
-
-
-class NotCompilable(Exception):
-    """The model has a layer (or a shape) without an SQL form."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,11 +83,6 @@ class Query:
 def number(value: float) -> str:
     """A DOUBLE literal: with an exponent DuckDB reads it as DOUBLE (without one, as DECIMAL)."""
     return f"{float(value):.17e}"
-
-
-def sql_text(value: str) -> str:
-    """A VARCHAR literal."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def float32(values) -> np.ndarray:

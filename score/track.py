@@ -19,8 +19,8 @@ from moodcast import settings, warehouse
 from moodcast.contract import CLASSES, FEATURES
 from moodcast.errors import BadInputError, NotReadyError
 from moodcast.registry import ModelVersion
-from score.catalog import load_model
-from score.engines import choose_engine
+from score.catalog import model_features
+from score.engines import engine_for
 
 
 @dataclass(frozen=True)
@@ -79,9 +79,9 @@ def spotify_track(track_id: str, features_source: str, policy: RetryPolicy) -> T
 
 def predict(track: TrackToScore, model_version: ModelVersion) -> dict[str, float]:
     """The four mood probabilities, computed exactly as `python -m score` computes them for a catalog."""
-    model, features = load_model(model_version)
+    features = model_features(model_version)
     table = pa.table({"track_id": [track.track_id], **{name: [float(track.features[name])] for name in features}})
-    (probabilities,) = choose_engine(model, features).predict(table)
+    (probabilities,) = engine_for(model_version).predict(table)
     return dict(zip(CLASSES, probabilities.tolist(), strict=True))
 
 

@@ -27,9 +27,10 @@ def query(sql: str, parameters: list | None = None) -> list[tuple]:
         return connection.execute(sql, parameters).fetchall()
 
 
-def change(sql: str) -> None:
+def change(*statements: str) -> None:
     with duckdb.connect(str(settings.database_path())) as connection:
-        connection.execute(sql)
+        for sql in statements:
+            connection.execute(sql)
 
 
 def runs_per_track() -> dict[int, int]:
@@ -46,6 +47,23 @@ def test_a_second_run_with_nothing_new_scores_nothing(trained):
     assert (first.scored, first.skipped) == (686, 0)
     assert (second.scored, second.skipped, second.removed) == (0, 686, 0)
     assert runs_per_track() == {0: 686}
+
+
+def test_every_run_that_writes_is_recorded_in_scoring_runs(trained):
+    score(0)
+    score(1)  # nothing to do: nothing written
+    change("delete from track_features where track_id in (select track_id from track_features order by track_id"
+           " limit 2)", "update track_features set tempo = tempo + 1"
+           " where track_id in (select track_id from track_features order by track_id limit 3)")
+    score(2)
+
+    version = registry.current().version
+    assert query("select run_id, model_version, scored_at, catalog, engine, scored, skipped, removed "
+                 "from scoring_runs order by run_id") == [
+        (1, version, START, "track_features", "native kernel", 686, 0, 0),
+        (2, version, START + timedelta(hours=2), "track_features", "native kernel", 3, 681, 2),
+    ]
+    assert runs_per_track() == {0: 681, 2: 3}
 
 
 def test_only_new_tracks_are_scored(trained):
@@ -108,15 +126,20 @@ def test_full_refresh_rescores_every_track(trained):
     assert runs_per_track() == {1: 686}
 
 
-def test_a_predictions_table_from_before_incremental_scoring_is_rebuilt(trained):
+@pytest.mark.parametrize("columns", ["contract", "with features_hash and catalog"])
+def test_a_predictions_table_of_an_earlier_moodcast_is_replaced(trained, columns):
     score(0)
     contract_columns = f"track_id, mood, confidence, {', '.join(PROBABILITY_COLUMNS)}, model_version, scored_at"
-    change(f"create or replace table predictions as select {contract_columns} from predictions")
+    extra = ", features_hash, catalog" if columns != "contract" else ""
+    change(f"create table earlier as select {contract_columns}{extra} from predictions",
+           "drop view predictions", "drop table track_predictions", "drop table scoring_runs",
+           "alter table earlier rename to predictions")
 
     outcome = score(1)
 
     assert outcome.scored == 686
     assert query("select count(*), count(features_hash) from predictions") == [(686, 686)]
+    assert query("select table_type from information_schema.tables where table_name = 'predictions'") == [("VIEW",)]
 
 
 def test_history_keeps_one_row_per_track_model_version_and_features(trained):

@@ -18,8 +18,9 @@ from moodcast import registry
 from moodcast.contract import CLASSES, FEATURES
 from moodcast.errors import BadInputError
 from score.engines import KerasEngine, KernelEngine, SqlEngine, bounded_map, choose_engine, in_background
-from score.kernel import compile_kernel
-from score.network import NotCompilable, compile_model
+from score.errors import NotCompilable
+from score.kernel_weights import compile_kernel
+from score.network import compile_model
 from tests.conftest import SEED_CSV
 from train.config import PRESETS
 from train.model import build_model, fit

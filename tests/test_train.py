@@ -92,7 +92,8 @@ def test_training_exports_a_complete_version_and_records_the_run(trained_home, h
     assert len(version_dirs) == 1
     version = version_dirs[0]
     assert {p.name for p in version.iterdir()} == {
-        "model.keras", "metadata.json", "report.md", "confusion_matrix.png", "training_curve.png", "reliability.png"
+        "model.keras", "kernel.npz", "metadata.json", "report.md", "confusion_matrix.png", "training_curve.png",
+        "reliability.png",
     }
 
     metadata = json.loads((version / "metadata.json").read_text())

@@ -1,8 +1,8 @@
 """`python -m train`: fit the mood classifier on `training_examples`, evaluate it, export a version.
 
-Writes `$MOODCAST_HOME/models/<version>/` (model.keras with its preprocessing inside,
-metadata.json, report.md and pictures), the version's rows in `model_runs`, `model_metrics` and
-`model_confusion`, and makes it the current model.
+Writes `$MOODCAST_HOME/models/<version>/` (model.keras with its preprocessing inside, kernel.npz
+with the same model in the native scoring kernel's form, metadata.json, report.md and pictures), the
+version's rows in `model_runs`, `model_metrics` and `model_confusion`, and makes it the current model.
 
   python -m train                      train with the default knobs (see the options below)
   python -m train list                 the versions, their metrics, and which one is current
@@ -23,6 +23,7 @@ import tensorflow as tf
 
 from moodcast import cli, registry, warehouse
 from moodcast.contract import CLASSES, FEATURES
+from score.kernel_weights import save_kernel_weights
 from train import compare, reproduce
 from train.config import TrainConfig, add_arguments, from_arguments
 from train.data import Examples, check_enough, read_examples
@@ -109,6 +110,8 @@ def train(config: TrainConfig, promote: bool) -> None:
     version, staging = registry.start_version(created_at)
     described = metadata(version, created_at, examples, outcome, config)
     outcome.model.save(staging / registry.MODEL_FILE)
+    # The model in the native kernel's form too, so scoring runs without loading Keras (see score.kernel).
+    save_kernel_weights(outcome.model, described["features"], staging)
     (staging / registry.METADATA_FILE).write_text(json.dumps(described, indent=2) + "\n")
     (staging / "report.md").write_text(markdown_report(version, outcome, described))
     save_pictures(outcome, staging, version)

@@ -1,0 +1,132 @@
+"""Read the native kernel's weights (score.kernel) from an exported Keras model.
+
+The models `python -m train` exports have one shape: the 10 contract features, per-feature
+preprocessing (LogFeatures, Normalization, Rescaling), then one or more members — a hidden Dense
+layer and a softmax Dense layer over the 4 classes — averaged. This module recognises that shape in
+the Keras graph and takes its weights, folding the preprocessing into the hidden layer's weights in
+float64, then rounding once to float32. Any other shape raises NotCompilable, and scoring uses the
+compiled SQL or Keras instead.
+"""
+
+import logging
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from moodcast.contract import FEATURES
+from moodcast.layers import LogFeatures
+from score.errors import NotCompilable
+from score.kernel import N_CLASSES, N_FEATURES, Kernel, Weights, save_weights
+from score.network import IDENTITY_AT_INFERENCE, affine_of
+
+log = logging.getLogger("score")
+
+HIDDEN_ACTIVATIONS = {"relu": True, "linear": False}  # activation -> clip at zero
+
+
+def producer(tensor) -> tuple[keras.layers.Layer, list]:
+    """The layer that computed a tensor of a functional model, and its inputs; layers idle at inference skipped."""
+    while True:
+        layer, node_index, _ = tensor._keras_history
+        inputs = list(layer._inbound_nodes[node_index].input_tensors)
+        if type(layer).__name__ not in IDENTITY_AT_INFERENCE or len(inputs) != 1:
+            return layer, inputs
+        tensor = inputs[0]
+
+
+def dense_input(tensor) -> tuple[keras.layers.Layer, object]:
+    """The Dense layer that computed a tensor, and its input."""
+    layer, inputs = producer(tensor)
+    if type(layer).__name__ != "Dense" or len(inputs) != 1:
+        raise NotCompilable(f"layer {layer.name!r} ({type(layer).__name__}) where a Dense layer was expected")
+    return layer, inputs[0]
+
+
+def dense_weights(layer, activation: str | set[str]) -> tuple[np.ndarray, np.ndarray]:
+    name = layer.get_config()["activation"]
+    if name not in ({activation} if isinstance(activation, str) else activation):
+        raise NotCompilable(f"{layer.name}: activation {name!r}")
+    kernel = np.asarray(layer.get_weights()[0], np.float64)
+    bias = np.asarray(layer.get_weights()[1], np.float64) if layer.use_bias else np.zeros(kernel.shape[1])
+    return kernel, bias
+
+
+def preprocessing(tensor, model_input) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(log offsets, log mask, scale, shift): the layers between the input and the members, composed."""
+    chain = []
+    while tensor is not model_input:
+        layer, inputs = producer(tensor)
+        if type(layer).__name__ == "InputLayer":
+            break
+        if len(inputs) != 1:
+            raise NotCompilable(f"layer {layer.name!r} has {len(inputs)} inputs")
+        chain.append(layer)
+        tensor = inputs[0]
+    offsets, mask = np.ones(N_FEATURES), np.zeros(N_FEATURES, bool)
+    scale, shift = np.ones(N_FEATURES), np.zeros(N_FEATURES)
+    for layer in reversed(chain):
+        if isinstance(layer, LogFeatures):
+            if mask.any() or (scale != 1).any() or (shift != 0).any():
+                raise NotCompilable(f"{layer.name}: LogFeatures after another preprocessing layer")
+            mask = np.array([offset is not None for offset in layer.offsets])
+            offsets = np.array([offset or 1.0 for offset in layer.offsets])
+            if (offsets <= 0).any():  # the kernel's log takes positive numbers only
+                raise NotCompilable(f"{layer.name}: a log offset <= 0")
+            continue
+        layer_scale, layer_shift = affine_of(layer, N_FEATURES)  # raises NotCompilable for other layers
+        scale, shift = scale * layer_scale, shift * layer_scale + layer_shift
+    return offsets, mask, scale, shift
+
+
+def extract_weights(model: keras.Model) -> Weights:
+    """The model's weights in the kernel's form, or NotCompilable when it is not of moodcast's shape."""
+    if isinstance(model, keras.Sequential) or len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise NotCompilable("not a one-input, one-output functional model")
+    if tuple(model.inputs[0].shape) != (None, N_FEATURES):
+        raise NotCompilable(f"model input shape {tuple(model.inputs[0].shape)}, expected (None, {N_FEATURES})")
+    layer, inputs = producer(model.outputs[0])
+    members = inputs if type(layer).__name__ == "Average" else [model.outputs[0]]
+    hidden, output, shared, activations = [], [], None, set()
+    for member in members:
+        output_layer, hidden_tensor = dense_input(member)
+        output.append(dense_weights(output_layer, "softmax"))
+        hidden_layer, member_input = dense_input(hidden_tensor)
+        hidden.append(dense_weights(hidden_layer, set(HIDDEN_ACTIVATIONS)))
+        activations.add(hidden_layer.get_config()["activation"])
+        if shared is not None and member_input is not shared:
+            raise NotCompilable("members that do not share their input")
+        shared = member_input
+    if len(activations) != 1 or len({kernel.shape for kernel, _ in hidden}) != 1:
+        raise NotCompilable("members of different shapes")
+    if output[0][0].shape[1] != N_CLASSES:
+        raise NotCompilable(f"{output[0][0].shape[1]} outputs, expected {N_CLASSES}")
+    offsets, mask, scale, shift = preprocessing(shared, model.inputs[0])
+    # (x * scale + shift) @ W + b = x @ (scale W) + (shift @ W + b): folded in float64, rounded once.
+    hidden_kernel = np.stack([scale[:, None] * kernel for kernel, _ in hidden])
+    hidden_bias = np.stack([shift @ kernel + bias for kernel, bias in hidden])
+    return Weights(
+        log_offsets=offsets.astype(np.float32),
+        log_mask=mask,
+        hidden_kernel=hidden_kernel.astype(np.float32),
+        hidden_bias=hidden_bias.astype(np.float32),
+        relu=HIDDEN_ACTIVATIONS[activations.pop()],
+        output_kernel=np.stack([kernel for kernel, _ in output]).astype(np.float32),
+        output_bias=np.stack([bias for _, bias in output]).astype(np.float32),
+    )
+
+
+def compile_kernel(model: keras.Model, features: list[str]) -> Kernel:
+    if tuple(features) != FEATURES:
+        raise NotCompilable(f"features {features}, expected moodcast's {list(FEATURES)} in that order")
+    return Kernel(extract_weights(model))
+
+
+def save_kernel_weights(model: keras.Model, features: list[str], directory: Path) -> bool:
+    """Save the kernel's weights next to the model saved in `directory`; whether the kernel takes the model."""
+    try:
+        save_weights(compile_kernel(model, features).weights, directory)
+    except NotCompilable as why:
+        log.info("the native kernel does not take this model (it has %s): scoring will use SQL or Keras", why)
+        return False
+    return True
