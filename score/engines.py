@@ -114,8 +114,9 @@ class BatchEngine:
     def __init__(self, features: list[str]):
         self.features = features
 
-    def compute(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(probabilities (classes, n) float32, most probable class (n) int8, its probability (n) float32)."""
+    def compute(self, columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """From one float32 array per feature: (probabilities (classes, n) float32, most probable class (n) int8,
+        its probability (n) float32)."""
         raise NotImplementedError
 
     def write(self, connection: duckdb.DuckDBPyConnection, rows: str, insert: Insert, total: int,
@@ -135,8 +136,7 @@ class BatchEngine:
             reader.close()
 
     def scored(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        x = np.stack([batch.column(feature).to_numpy() for feature in self.features])
-        probabilities, top, confidence = self.compute(x)
+        probabilities, top, confidence = self.compute([batch.column(feature).to_numpy() for feature in self.features])
         return pa.RecordBatch.from_arrays(
             [batch.column("track_id"), batch.column("features_hash"), pa.DictionaryArray.from_arrays(top, MOODS),
              pa.array(confidence), *(pa.array(p) for p in probabilities)],
@@ -145,8 +145,8 @@ class BatchEngine:
 
     def predict(self, features: pa.Table) -> np.ndarray:
         """The probabilities (tracks, classes) for a table of features, as a catalog run computes them."""
-        x = np.stack([features.column(f).to_numpy().astype(np.float32) for f in self.features])
-        return self.compute(x)[0].T.astype(np.float64)
+        return self.compute([features.column(f).to_numpy().astype(np.float32) for f in self.features])[0].T.astype(
+            np.float64)
 
 
 class KernelEngine(BatchEngine):
@@ -156,8 +156,8 @@ class KernelEngine(BatchEngine):
         super().__init__(features)
         self.kernel = kernel
 
-    def compute(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return self.kernel.predict(x)
+    def compute(self, columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.kernel.predict(columns)
 
 
 class KerasEngine(BatchEngine):
@@ -171,8 +171,8 @@ class KerasEngine(BatchEngine):
         self.model = tf.function(lambda inputs: model(inputs, training=False),
                                  input_signature=[tf.TensorSpec((None, len(features)), tf.float32)])
 
-    def compute(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        probabilities = np.asarray(self.model(np.ascontiguousarray(x.T)), dtype=np.float32)
+    def compute(self, columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        probabilities = np.asarray(self.model(np.column_stack(columns)), dtype=np.float32)
         top = probabilities.argmax(axis=1)
         return probabilities.T.copy(), top.astype(np.int8), probabilities[np.arange(len(top)), top]
 

@@ -20,6 +20,7 @@ import hashlib
 import logging
 import os
 import zipfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -140,8 +141,8 @@ def exp_in_place(values, bits):
 
 @njit(fastmath=True, nogil=True, cache=True, boundscheck=False)
 def score_block(x, log_offsets, log_mask, w1, b1, relu, w2, b2, probabilities, top, confidence):
-    """Probabilities (classes, n), most probable class (n) and its probability (n) from x (features, n)."""
-    n = x.shape[1]
+    """Probabilities (classes, n), most probable class (n) and its probability (n) from x, a tuple of features (n)."""
+    n = x[0].shape[0]
     members, _, hidden = w1.shape
     for start in range(0, n, BLOCK_ROWS):
         rows = min(n, start + BLOCK_ROWS) - start
@@ -149,9 +150,9 @@ def score_block(x, log_offsets, log_mask, w1, b1, relu, w2, b2, probabilities, t
         scratch = np.empty((2, rows), np.int32)
         for k in range(N_FEATURES):
             if log_mask[k]:
-                log_into(x[k, start:start + rows], log_offsets[k], f[k], scratch[0], scratch[1])
+                log_into(x[k][start:start + rows], log_offsets[k], f[k], scratch[0], scratch[1])
             else:
-                f[k, :] = x[k, start:start + rows]
+                f[k, :] = x[k][start:start + rows]
         total = np.zeros((N_CLASSES, rows), np.float32)
         z = np.empty((N_CLASSES, rows), np.float32)
         peak = np.empty(rows, np.float32)
@@ -201,14 +202,16 @@ class Kernel:
     def __init__(self, weights: Weights):
         self.weights = weights
 
-    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(probabilities (classes, n) float32, most probable class (n) int8, confidence (n) float32)."""
-        n = x.shape[1]
+    def predict(self, columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(probabilities (classes, n) float32, most probable class (n) int8, confidence (n) float32) from one
+        float32 array of n values per feature: the columns as they come, not copied into one matrix."""
+        n = len(columns[0])
         probabilities = np.empty((N_CLASSES, n), np.float32)
         top, confidence = np.empty(n, np.int8), np.empty(n, np.float32)
         w = self.weights
-        score_block(np.ascontiguousarray(x, np.float32), w.log_offsets, w.log_mask, w.hidden_kernel, w.hidden_bias,
-                    w.relu, w.output_kernel, w.output_bias, probabilities, top, confidence)
+        score_block(tuple(np.ascontiguousarray(column, np.float32) for column in columns), w.log_offsets, w.log_mask,
+                    w.hidden_kernel, w.hidden_bias, w.relu, w.output_kernel, w.output_bias, probabilities, top,
+                    confidence)
         return probabilities, top, confidence
 
 

@@ -31,6 +31,8 @@ def test_every_track_gets_one_well_formed_prediction(trained):
     assert [row[1] for row in rows] == list(probabilities.max(axis=1))
     assert {row[6] for row in rows} == {registry.current().version}
     assert "total" in result.stdout and "686" in result.stdout
+    assert query("select data_type from information_schema.columns where table_name = 'predictions' and "
+                 "column_name = 'mood'") == [("VARCHAR",)]  # stored as an ENUM, shown as text to every client
 
 
 def test_predictions_match_the_exported_keras_model(trained):
