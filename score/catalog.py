@@ -131,17 +131,17 @@ def check_catalog(connection: duckdb.DuckDBPyConnection, features: list[str]) ->
 
 
 def predictions_are_current(connection: duckdb.DuckDBPyConnection) -> bool | None:
-    """None: no predictions yet; False: a predictions table of an earlier moodcast (rescore all); True: usable."""
+    """None: no predictions yet; False: predictions stored by an earlier moodcast (rescore all); True: usable."""
     tables = {row[0]: row[1] for row in connection.execute(
         "select table_name, list(column_name) from duckdb_columns() where database_name = current_database()"
         " and schema_name = current_schema() and table_name in ('predictions', 'track_predictions', 'scoring_runs')"
         " group by table_name"
     ).fetchall()}
-    if not tables:
+    if "track_predictions" not in tables and "predictions" not in tables:
         return None
+    # The view is created again by every run that writes: the tables are what must be there.
     return (set(tables.get("track_predictions", ())) >= set(PREDICTION_COLUMN_TYPES)
-            and set(tables.get("scoring_runs", ())) >= set(RUN_COLUMN_TYPES)
-            and set(tables.get("predictions", ())) >= set(PREDICTIONS_COLUMNS))
+            and set(tables.get("scoring_runs", ())) >= set(RUN_COLUMN_TYPES))
 
 
 def drop_earlier_predictions(connection: duckdb.DuckDBPyConnection) -> None:
