@@ -122,11 +122,9 @@ def compile_kernel(model: keras.Model, features: list[str]) -> Kernel:
     return Kernel(extract_weights(model))
 
 
-def save_kernel_weights(model: keras.Model, features: list[str], directory: Path) -> bool:
-    """Save the kernel's weights next to the model saved in `directory`; whether the kernel takes the model."""
+def save_kernel_weights(model: keras.Model, features: list[str], directory: Path) -> None:
+    """Save the kernel's weights next to the model saved in `directory`, if the kernel takes the model."""
     try:
         save_weights(compile_kernel(model, features).weights, directory)
     except NotCompilable as why:
         log.info("the native kernel does not take this model (it has %s): scoring will use SQL or Keras", why)
-        return False
-    return True
