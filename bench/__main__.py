@@ -120,12 +120,17 @@ def run(*args: str, home: Path) -> tuple[float, str, int]:
 def floor_seconds(declared: bool = True) -> float:
     """DuckDB writing a prediction-shaped table from track_features, with scoring's connection settings.
 
-    declared: the columns declared as `predictions` declares them (track ids uncompressed, float32
-    probabilities), the like-for-like floor the ratio is taken against; else as a plain `create table
-    as` writes them (compressed ids, doubles), for comparison.
+    declared: the columns declared as `track_predictions` declares them (track ids uncompressed, float32
+    probabilities) and the mood as a one-byte ENUM, the like-for-like floor the ratio is taken against;
+    else as a plain `create table as` writes them (compressed ids, doubles), for comparison. The
+    floor writes a mood although scoring stores none (the predictions view derives it).
     """
     from moodcast import warehouse
+    from moodcast.contract import CLASSES
     from score.catalog import PREDICTION_COLUMN_TYPES
+    from score.sql import sql_text
+
+    column_types = PREDICTION_COLUMN_TYPES | {"mood": f"enum({', '.join(map(sql_text, CLASSES))}) not null"}
 
     columns = {"track_id": "track_id", "mood": "'Calm'", "p_calm": "danceability", "p_energetic": "energy",
                "p_happy": "valence", "p_sad": "acousticness"}
@@ -136,7 +141,7 @@ def floor_seconds(declared: bool = True) -> float:
         connection.begin()
         if declared:
             connection.execute("create table bench_floor ("
-                               + ", ".join(f"{c} {PREDICTION_COLUMN_TYPES[c]}" for c in columns) + ")")
+                               + ", ".join(f"{c} {column_types[c]}" for c in columns) + ")")
         connection.execute(f"{'insert into' if declared else 'create table'} bench_floor "
                            f"{'' if declared else 'as '}select "
                            + ", ".join(f"{value} as {c}" for c, value in columns.items()) + " from track_features")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from moodcast.contract import FEATURES, PROBABILITY_COLUMNS
+from moodcast.contract import CLASSES, FEATURES, PROBABILITY_COLUMNS
 
 AGREEMENT_SAMPLE = 200_000
 KERAS_ROWS = 1_000_000  # model.predict does ~0.1 M rows/s: a million rows measures it well enough
@@ -20,12 +20,12 @@ def step(name: str) -> None:
 
 
 def agreement(version: str, sample_rows: int) -> dict:
-    """The predictions against model.predict on a random sample of tracks."""
+    """The predictions, moods as analysts read them, against model.predict on a random sample of tracks."""
     from moodcast import registry, warehouse
 
     with warehouse.connect(read_only=True) as connection:
         sample = connection.execute(
-            f"select * from (select {', '.join(FEATURES)}, {', '.join(PROBABILITY_COLUMNS)} from predictions "
+            f"select * from (select {', '.join(FEATURES)}, mood, {', '.join(PROBABILITY_COLUMNS)} from predictions "
             f"join track_features using (track_id)) using sample reservoir({sample_rows} rows) repeatable (1)"
         ).fetchnumpy()
     model = registry.get(version).load()
@@ -34,7 +34,7 @@ def agreement(version: str, sample_rows: int) -> dict:
     scored = np.column_stack([sample[column] for column in PROBABILITY_COLUMNS])
     return {
         "agreement_sample_rows": len(inputs),
-        "argmax_agreement": float((expected.argmax(axis=1) == scored.argmax(axis=1)).mean()),
+        "argmax_agreement": float((np.asarray(CLASSES)[expected.argmax(axis=1)] == sample["mood"]).mean()),
         "max_abs_prob_diff": float(np.abs(expected - scored).max()),
     }
 

@@ -1,8 +1,8 @@
 """How predictions are computed and written: a native kernel, the model compiled to SQL, or Keras.
 
 Every engine takes a query of the tracks to score (`track_id`, `features_hash` and the features) and
-hands `insert(relation)` a relation with `track_id`, `features_hash`, `mood`, `confidence` and the
-four probabilities; `insert` gives the statement that writes them to `predictions`.
+hands `insert(relation)` a relation with `track_id`, `features_hash` and the four probabilities;
+`insert` gives the statement that writes them to `predictions` (whose view derives mood and confidence).
 
 - The native kernel (score.kernel) is the fastest for moodcast's own models; it computes on Arrow
   batches in a thread of its own while DuckDB writes the previous chunk, so the two overlap.
@@ -30,13 +30,12 @@ import numpy as np
 import pyarrow as pa
 
 from moodcast import settings
-from moodcast.contract import CLASSES, PROBABILITY_COLUMNS
+from moodcast.contract import PROBABILITY_COLUMNS
 from moodcast.errors import BadInputError
 from moodcast.registry import ModelVersion
 from score.errors import NotCompilable
 from score.kernel import Kernel, save_weights, saved_weights
 from score.progress import ProgressBar
-from score.sql import sql_text
 
 if TYPE_CHECKING:
     import keras
@@ -57,11 +56,8 @@ ENGINES = ("auto", "kernel", "sql", "keras")
 SCORED_SCHEMA = pa.schema([
     pa.field("track_id", pa.string()),
     pa.field("features_hash", pa.uint64()),
-    pa.field("mood", pa.dictionary(pa.int8(), pa.string())),
-    pa.field("confidence", pa.float32()),
     *(pa.field(column, pa.float32()) for column in PROBABILITY_COLUMNS),
 ])
-MOODS = pa.array(CLASSES)
 Insert = Callable[[str], str]  # relation -> the statement writing its rows to predictions
 
 
@@ -84,12 +80,7 @@ class SqlEngine:
         self.network = network
 
     def relation(self, rows: str) -> str:
-        probabilities = ", ".join(PROBABILITY_COLUMNS)
-        # The first most probable class, as numpy's argmax picks it.
-        mood = "case " + " ".join(f"when {column} = confidence then {sql_text(mood)}"
-                                  for column, mood in zip(PROBABILITY_COLUMNS, CLASSES, strict=True)) + " end"
-        return (f"(select *, {mood} as mood from (select *, greatest({probabilities}) as confidence "
-                f"from ({self.network.sql(f'({rows})', PROBABILITY_COLUMNS)})))")
+        return f"({self.network.sql(f'({rows})', PROBABILITY_COLUMNS)})"
 
     def write(self, connection: duckdb.DuckDBPyConnection, rows: str, insert: Insert, total: int,
               progress: ProgressBar) -> None:
@@ -114,9 +105,8 @@ class BatchEngine:
     def __init__(self, features: list[str]):
         self.features = features
 
-    def compute(self, columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """From one float32 array per feature: (probabilities (classes, n) float32, most probable class (n) int8,
-        its probability (n) float32)."""
+    def compute(self, columns: list[np.ndarray]) -> np.ndarray:
+        """The probabilities (classes, n) float32 from one float32 array of n values per feature."""
         raise NotImplementedError
 
     def write(self, connection: duckdb.DuckDBPyConnection, rows: str, insert: Insert, total: int,
@@ -136,16 +126,15 @@ class BatchEngine:
             reader.close()
 
     def scored(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        probabilities, top, confidence = self.compute([batch.column(feature).to_numpy() for feature in self.features])
+        probabilities = self.compute([batch.column(feature).to_numpy() for feature in self.features])
         return pa.RecordBatch.from_arrays(
-            [batch.column("track_id"), batch.column("features_hash"), pa.DictionaryArray.from_arrays(top, MOODS),
-             pa.array(confidence), *(pa.array(p) for p in probabilities)],
+            [batch.column("track_id"), batch.column("features_hash"), *(pa.array(p) for p in probabilities)],
             schema=SCORED_SCHEMA,
         )
 
     def predict(self, features: pa.Table) -> np.ndarray:
         """The probabilities (tracks, classes) for a table of features, as a catalog run computes them."""
-        return self.compute([features.column(f).to_numpy().astype(np.float32) for f in self.features])[0].T.astype(
+        return self.compute([features.column(f).to_numpy().astype(np.float32) for f in self.features]).T.astype(
             np.float64)
 
 
@@ -156,7 +145,7 @@ class KernelEngine(BatchEngine):
         super().__init__(features)
         self.kernel = kernel
 
-    def compute(self, columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def compute(self, columns: list[np.ndarray]) -> np.ndarray:
         return self.kernel.predict(columns)
 
 
@@ -171,10 +160,8 @@ class KerasEngine(BatchEngine):
         self.model = tf.function(lambda inputs: model(inputs, training=False),
                                  input_signature=[tf.TensorSpec((None, len(features)), tf.float32)])
 
-    def compute(self, columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        probabilities = np.asarray(self.model(np.column_stack(columns)), dtype=np.float32)
-        top = probabilities.argmax(axis=1)
-        return probabilities.T.copy(), top.astype(np.int8), probabilities[np.arange(len(top)), top]
+    def compute(self, columns: list[np.ndarray]) -> np.ndarray:
+        return np.asarray(self.model(np.column_stack(columns)), dtype=np.float32).T.copy()
 
 
 def bounded_map(function: Callable, items: Iterable, threads: int) -> Iterator:

@@ -140,8 +140,8 @@ def exp_in_place(values, bits):
 
 
 @njit(fastmath=True, nogil=True, cache=True, boundscheck=False)
-def score_block(x, log_offsets, log_mask, w1, b1, relu, w2, b2, probabilities, top, confidence):
-    """Probabilities (classes, n), most probable class (n) and its probability (n) from x, a tuple of features (n)."""
+def score_block(x, log_offsets, log_mask, w1, b1, relu, w2, b2, probabilities):
+    """Probabilities (classes, n) from x, a tuple of features (n)."""
     n = x[0].shape[0]
     members, _, hidden = w1.shape
     for start in range(0, n, BLOCK_ROWS):
@@ -187,33 +187,39 @@ def score_block(x, log_offsets, log_mask, w1, b1, relu, w2, b2, probabilities, t
                 total[1, r] += z[1, r] * inverse
                 total[2, r] += z[2, r] * inverse
                 total[3, r] += z[3, r] * inverse
-        for r in range(rows):
-            best = 0
-            for c in range(N_CLASSES):
-                p = total[c, r] / np.float32(members)
-                probabilities[c, start + r] = p
-                if p > probabilities[best, start + r]:  # the first most probable class, as argmax picks it
-                    best = c
-            top[start + r] = best
-            confidence[start + r] = probabilities[best, start + r]
+        for c in range(N_CLASSES):
+            for r in range(rows):
+                probabilities[c, start + r] = total[c, r] / np.float32(members)
 
 
 class Kernel:
-    """A compiled model: `predict` takes (features, n) float32 and runs on the calling thread, GIL released."""
+    """A compiled model: `predict` takes one float32 array per feature and runs on the calling thread, GIL
+    released."""
 
     def __init__(self, weights: Weights):
         self.weights = weights
+        # Load the machine code now, with the model, rather than on the first batch: 0.3 s from numba's cache
+        # (compiling it, after an install or an edit of this file, takes a few seconds).
+        self.predict([np.zeros(1, np.float32)] * N_FEATURES)
 
-    def predict(self, columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(probabilities (classes, n) float32, most probable class (n) int8, confidence (n) float32) from one
-        float32 array of n values per feature: the columns as they come, not copied into one matrix."""
-        n = len(columns[0])
-        probabilities = np.empty((N_CLASSES, n), np.float32)
-        top, confidence = np.empty(n, np.int8), np.empty(n, np.float32)
+    def predict(self, columns: Sequence[np.ndarray]) -> np.ndarray:
+        """The probabilities (classes, n) float32 from one float32 array of n values per feature: the columns as
+        they come, not copied into one matrix."""
+        probabilities = np.empty((N_CLASSES, len(columns[0])), np.float32)
         w = self.weights
-        score_block(tuple(np.ascontiguousarray(column, np.float32) for column in columns), w.log_offsets, w.log_mask,
-                    w.hidden_kernel, w.hidden_bias, w.relu, w.output_kernel, w.output_bias, probabilities, top,
-                    confidence)
-        return probabilities, top, confidence
+        score_block(tuple(read_only(column) for column in columns), w.log_offsets, w.log_mask, w.hidden_kernel,
+                    w.hidden_bias, w.relu, w.output_kernel, w.output_bias, probabilities)
+        return probabilities
+
+
+def read_only(column: np.ndarray) -> np.ndarray:
+    """The column as a contiguous float32 array that cannot be written to, as Arrow hands its columns over.
+
+    numba compiles a kernel for each kind of input, writable or not: the same kind from every caller means
+    one compilation, loaded with the model (Kernel.__init__), never one in the middle of a run.
+    """
+    column = np.ascontiguousarray(column, np.float32).view()
+    column.flags.writeable = False
+    return column
 
 

@@ -10,7 +10,7 @@ import polars as pl
 
 from moodcast import registry, settings
 from moodcast.contract import CLASSES, FEATURES, PROBABILITY_COLUMNS
-from score.catalog import score_catalog
+from score.catalog import DERIVED, score_catalog
 from tests.conftest import QUICK_TRAINING, SEED_CSV, run_command, run_ok
 
 
@@ -32,7 +32,19 @@ def test_every_track_gets_one_well_formed_prediction(trained):
     assert {row[6] for row in rows} == {registry.current().version}
     assert "total" in result.stdout and "686" in result.stdout
     assert query("select data_type from information_schema.columns where table_name = 'predictions' and "
-                 "column_name = 'mood'") == [("VARCHAR",)]  # stored as an ENUM, shown as text to every client
+                 "column_name = 'mood'") == [("VARCHAR",)]  # derived from the probabilities, as text for every client
+
+
+def test_the_view_derives_mood_and_confidence_as_argmax_and_max_do_ties_included():
+    ties = [[0.4, 0.4, 0.1, 0.1], [0.1, 0.4, 0.4, 0.1], [0.1, 0.1, 0.4, 0.4], [0.25] * 4, [0.1, 0.2, 0.3, 0.4]]
+    probabilities = np.vstack([ties, np.random.default_rng(0).dirichlet(np.ones(4), 2000)]).astype(np.float32)
+    with duckdb.connect() as connection:
+        connection.register("p", pl.DataFrame(probabilities, schema=list(PROBABILITY_COLUMNS)))
+        rows = connection.execute(f"select {DERIVED['mood']}, {DERIVED['confidence']} from p").fetchall()
+
+    assert [mood for mood, _ in rows] == [CLASSES[i] for i in probabilities.argmax(axis=1)]
+    assert [mood for mood, _ in rows[:5]] == ["Calm", "Energetic", "Happy", "Calm", "Sad"]
+    assert [confidence for _, confidence in rows] == list(probabilities.max(axis=1))
 
 
 def test_predictions_match_the_exported_keras_model(trained):
