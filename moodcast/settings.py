@@ -56,6 +56,11 @@ def exports_dir() -> Path:
     return home() / "exports"
 
 
+def reports_dir() -> Path:
+    """What commands write for people to read: `train evaluate`'s reliability plots."""
+    return home() / "reports"
+
+
 def duckdb_temp_dir() -> Path:
     """Where DuckDB spills what does not fit under its memory limit, and scoring keeps its scratch files."""
     return home() / "tmp"

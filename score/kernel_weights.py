@@ -2,10 +2,10 @@
 
 The models `python -m train` exports have one shape: the 10 contract features, per-feature
 preprocessing (LogFeatures, Normalization, Rescaling), then one or more members — a hidden Dense
-layer and a softmax Dense layer over the 4 classes — averaged. This module recognises that shape in
-the Keras graph and takes its weights, folding the preprocessing into the hidden layer's weights in
-float64, then rounding once to float32. Any other shape raises NotCompilable, and scoring uses the
-compiled SQL or Keras instead.
+layer (or none: a softmax regression) and a softmax Dense layer over the 4 classes — averaged. This
+module recognises that shape in the Keras graph and takes its weights, folding the preprocessing
+into the hidden layer's weights in float64, then rounding once to float32. Any other shape raises
+NotCompilable, and scoring uses the compiled SQL or Keras instead.
 """
 
 import logging
@@ -91,9 +91,14 @@ def extract_weights(model: keras.Model) -> Weights:
     for member in members:
         output_layer, hidden_tensor = dense_input(member)
         output.append(dense_weights(output_layer, "softmax"))
-        hidden_layer, member_input = dense_input(hidden_tensor)
-        hidden.append(dense_weights(hidden_layer, set(HIDDEN_ACTIVATIONS)))
-        activations.add(hidden_layer.get_config()["activation"])
+        if type(producer(hidden_tensor)[0]).__name__ == "Dense":
+            hidden_layer, member_input = dense_input(hidden_tensor)
+            hidden.append(dense_weights(hidden_layer, set(HIDDEN_ACTIVATIONS)))
+            activations.add(hidden_layer.get_config()["activation"])
+        else:  # a softmax regression: the identity is its hidden layer, and the kernel computes it like the others
+            member_input = hidden_tensor
+            hidden.append((np.eye(N_FEATURES), np.zeros(N_FEATURES)))
+            activations.add("linear")
         if shared is not None and member_input is not shared:
             raise NotCompilable("members that do not share their input")
         shared = member_input

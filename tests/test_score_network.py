@@ -80,6 +80,15 @@ def test_the_articles_network_agrees_with_keras(seed, catalog):
     assert_agrees(model.classifier, catalog, kernel=True)
 
 
+def test_a_softmax_regression_runs_on_the_kernel_and_agrees_with_keras(seed, catalog):
+    config = replace(PRESETS["default"], hidden_units=0, members=1, l2=0.01, dropout=0.0, epochs=20)
+    model = build_model(config, seed[0])
+    fit(model, *seed, config)
+
+    assert compile_kernel(model.classifier, list(FEATURES)).weights.hidden_kernel.shape == (1, 10, 10)
+    assert_agrees(model.classifier, catalog, kernel=True)
+
+
 def test_the_trained_default_model_agrees_with_keras(trained, catalog):
     assert_agrees(registry.current().load(), catalog, kernel=True)
 

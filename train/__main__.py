@@ -9,6 +9,7 @@ version's rows in `model_runs`, `model_metrics` and `model_confusion`, and makes
   python -m train promote VERSION      make another version the current model
   python -m train reproduce            the article's protocol on its own data, next to its figures
   python -m train compare              moodcast's model, the article's and two baselines on the same folds
+  python -m train evaluate --labels F  a model version measured on a labelled file of yours
 """
 
 import argparse
@@ -18,17 +19,22 @@ import platform
 from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib.metadata import version as package_version
+from pathlib import Path
 
 import tensorflow as tf
 
-from moodcast import cli, registry, warehouse
+from ingest.mapping import ColumnMapping, read_mapping
+from moodcast import cli, registry, settings, warehouse
 from moodcast.contract import CLASSES, FEATURES
 from score.kernel_weights import save_kernel_weights
 from train import compare, reproduce
 from train.config import TrainConfig, add_arguments, from_arguments
 from train.data import Examples, check_enough, read_examples
-from train.report import markdown_report, save_pictures, text_report
-from train.runs import record_run
+from train.evaluate import evaluate
+from train.labelled_file import LabelledFile, read_labelled
+from train.model import predict_probabilities
+from train.report import evaluation_report, markdown_report, save_pictures, save_reliability, text_report
+from train.runs import Measured, record_evaluation, record_run
 from train.training import TrainingOutcome, train_and_evaluate
 
 log = logging.getLogger("train")
@@ -54,6 +60,23 @@ def parse_args() -> argparse.Namespace:
         description=compare.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     compare_parser.add_argument("--repeats", type=int, default=3,
                                 help="repeats of the stratified k-fold, each with other folds (default: 3)")
+    compare_parser.add_argument(
+        "--external", type=Path, action="append", default=[], metavar="FILE",
+        help="a labelled file (any schema ingest accepts) to measure every model on, trained on all of "
+        "training_examples; repeatable")
+    evaluate_parser = commands.add_parser(
+        "evaluate", help="measure a model version on a labelled file of yours",
+        description="Score a labelled CSV or Parquet file (any schema `ingest files` accepts) with a model "
+        "version and report accuracy, balanced accuracy, macro-F1, per-mood figures, the confusion matrix, "
+        "calibration and a reliability plot; the figures go to model_evaluations, model_metrics and "
+        "model_confusion, with evaluated_on = '<file name>@<fingerprint>'.")
+    evaluate_parser.add_argument("--labels", type=Path, required=True, metavar="FILE",
+                                 help="the labelled file: a track id, the 10 features and a mood per row")
+    evaluate_parser.add_argument("--model", metavar="VERSION", help="the version to measure (default: the current)")
+    for subparser in (compare_parser, evaluate_parser):
+        subparser.add_argument(
+            "--mapping", type=Path, metavar="TOML",
+            help="a mapping file for labelled files in another schema (see data/moodify.mapping.toml)")
     return parser.parse_args()
 
 
@@ -115,6 +138,9 @@ def train(config: TrainConfig, promote: bool) -> None:
     (staging / registry.METADATA_FILE).write_text(json.dumps(described, indent=2) + "\n")
     (staging / "report.md").write_text(markdown_report(version, outcome, described))
     save_pictures(outcome, staging, version)
+    # Published before its rows are written: a crash in between leaves a version without rows (listed by
+    # `train list`, recorded by the next `train evaluate`), never rows naming a version that does not exist.
+    published = registry.publish(staging, version)
     metrics = described["metrics"]
     with warehouse.connect() as connection:
         record_run(
@@ -128,9 +154,9 @@ def train(config: TrainConfig, promote: bool) -> None:
                                                  "holdout_accuracy", "holdout_macro_f1", "holdout_ece")},
                 "params": described["params"],
             },
-            {"holdout": outcome.holdout, "cross_validation": outcome.cv.out_of_fold},
+            {"holdout": Measured(outcome.holdout, created_at),
+             "cross_validation": Measured(outcome.cv.out_of_fold, created_at)},
         )
-    published = registry.publish(staging, version)
     print(text_report(version, outcome, described["data"]["fingerprint"]))
     print(f"\nexported {published.path} ({', '.join(sorted(p.name for p in published.path.iterdir()))})")
     if promote:
@@ -138,6 +164,25 @@ def train(config: TrainConfig, promote: bool) -> None:
         print(f"{version} is now the current model")
     else:
         print(f"the current model is still {registry.current().version}; `python -m train promote {version}` to use it")
+
+
+def read_labels(path: Path, mapping_file: Path | None) -> LabelledFile:
+    return read_labelled(path, read_mapping(mapping_file) if mapping_file else ColumnMapping())
+
+
+def evaluate_version(labels: Path, mapping_file: Path | None, version: str | None) -> None:
+    model = registry.get(version) if version else registry.current()
+    labelled = read_labels(labels, mapping_file)
+    evaluation = evaluate(labelled.labels, predict_probabilities(model.load(), labelled.features))
+    picture = settings.reports_dir() / "evaluations" / f"{model.version}-{labelled.name.replace('@', '-')}.png"
+    picture.parent.mkdir(parents=True, exist_ok=True)
+    save_reliability(evaluation, picture, f"model {model.version} on {labelled.path.name}")
+    with warehouse.connect() as connection:
+        record_evaluation(connection, model.version, labelled.name,
+                          Measured(evaluation, datetime.now(UTC), str(labelled.path), sum(labelled.left_out.values())))
+    print(evaluation_report(model.version, labelled, evaluation))
+    print(f"\nreliability plot: {picture}")
+    print(f"recorded as evaluated_on = '{labelled.name}' in model_evaluations, model_metrics and model_confusion")
 
 
 def list_versions() -> None:
@@ -171,8 +216,11 @@ def main() -> None:
         examples = load_examples()
         config = from_arguments(args)
         check_enough(examples, config.cv_folds)
+        externals = [read_labels(path, args.mapping) for path in args.external]
         tf.config.experimental.enable_op_determinism()
-        print(compare.comparison_table(compare.compare(examples, config, args.repeats)))
+        print(compare.comparison_table(compare.compare(examples, config, args.repeats, externals)))
+    elif args.command == "evaluate":
+        evaluate_version(args.labels, args.mapping, args.model)
     elif args.command == "promote":
         promoted = registry.promote(args.version)
         print(f"{promoted.version} is now the current model")

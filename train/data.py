@@ -15,6 +15,8 @@ class Examples:
     track_ids: np.ndarray  # (n,) str
     features: np.ndarray  # (n, len(FEATURES)) float32, raw (unscaled) values
     labels: np.ndarray  # (n,) int, index into CLASSES
+    # (n,) the sources that labelled each track (file paths, Spotify playlists), for leave-one-source-out
+    source_names: tuple[tuple[str, ...], ...] = ()
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -35,13 +37,14 @@ class Examples:
 
 def read_examples(connection: duckdb.DuckDBPyConnection) -> Examples:
     columns = connection.sql(
-        f"select track_id, {', '.join(FEATURES)}, mood from training_examples order by track_id"
+        f"select track_id, {', '.join(FEATURES)}, mood, source_names from training_examples order by track_id"
     ).fetchnumpy()
     moods = np.asarray(columns["mood"], dtype=str)
     return Examples(
         track_ids=np.asarray(columns["track_id"], dtype=str),
         features=np.column_stack([np.asarray(columns[f], dtype=np.float32) for f in FEATURES]),
         labels=np.searchsorted(np.array(CLASSES), moods),
+        source_names=tuple(tuple(names) for names in columns["source_names"]),
     )
 
 

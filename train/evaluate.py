@@ -20,9 +20,12 @@ FitPredict = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 @dataclass(frozen=True)
 class Evaluation:
+    tracks: int
     accuracy: float
+    balanced_accuracy: float  # the mean of the per-mood recalls: what accuracy would be with the moods balanced
     macro_f1: float
     ece: float  # expected calibration error of the top-class probability
+    mean_confidence: float  # honest when close to accuracy
     per_class: dict[str, dict[str, float]]  # mood → precision, recall, f1, support
     confusion: np.ndarray  # rows: true mood, columns: predicted mood, in CLASSES order
     reliability: list[dict[str, float]]  # per confidence bin: low, high, count, confidence, accuracy
@@ -60,9 +63,13 @@ def evaluate(true_labels: np.ndarray, probabilities: np.ndarray) -> Evaluation:
     )
     ece, reliability = calibration(true_labels, probabilities)
     return Evaluation(
+        tracks=len(true_labels),
         accuracy=float(accuracy_score(true_labels, predicted)),
-        macro_f1=float(f1_score(true_labels, predicted, labels=everything, average="macro", zero_division=0)),
+        # Both over the moods present only: a labelled file without, say, Sad has no Sad recall to average.
+        balanced_accuracy=float(recall[support > 0].mean()),
+        macro_f1=float(f1[support > 0].mean()),
         ece=ece,
+        mean_confidence=float(probabilities.max(axis=1).mean()),
         per_class={
             mood: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
             for mood, p, r, f, s in zip(CLASSES, precision, recall, f1, support, strict=True)

@@ -41,16 +41,25 @@ def preprocess(config: TrainConfig, training_features: np.ndarray, inputs: keras
     return standardize(log_features(inputs))
 
 
+def member(config: TrainConfig, index: int, scaled: keras.KerasTensor) -> keras.KerasTensor:
+    """One network: a hidden ReLU layer (none: a softmax regression), dropout while training (if any), the
+    four probabilities."""
+    penalty = keras.regularizers.L2(config.l2) if config.l2 else None
+    hidden = scaled
+    if config.hidden_units:
+        hidden = keras.layers.Dense(config.hidden_units, activation="relu", kernel_regularizer=penalty,
+                                    name=f"member{index}_hidden")(scaled)
+    if config.dropout:
+        hidden = keras.layers.Dropout(config.dropout, seed=config.seed + index, name=f"member{index}_dropout")(hidden)
+    return keras.layers.Dense(len(CLASSES), activation="softmax", kernel_regularizer=penalty,
+                              name=f"member{index}_probabilities")(hidden)
+
+
 def build_model(config: TrainConfig, training_features: np.ndarray) -> MoodModel:
     keras.utils.set_random_seed(config.seed)
     inputs = keras.Input(shape=(len(FEATURES),), name="features")
     scaled = preprocess(config, training_features, inputs)
-    members = [
-        keras.layers.Dense(len(CLASSES), activation="softmax", name=f"member{i}_probabilities")(
-            keras.layers.Dense(config.hidden_units, activation="relu", name=f"member{i}_hidden")(scaled)
-        )
-        for i in range(config.members)
-    ]
+    members = [member(config, i, scaled) for i in range(config.members)]
     stacked = keras.layers.Concatenate(axis=1, name="members")(
         [keras.layers.Reshape((1, len(CLASSES)), name=f"member{i}_row")(p) for i, p in enumerate(members)]
     )

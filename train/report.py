@@ -8,6 +8,7 @@ from sklearn.metrics import ConfusionMatrixDisplay
 
 from moodcast.contract import CLASSES
 from train.evaluate import Evaluation
+from train.labelled_file import LabelledFile
 from train.training import TrainingOutcome
 
 PICTURES = ("confusion_matrix.png", "training_curve.png", "reliability.png")
@@ -48,6 +49,28 @@ def text_report(version: str, outcome: TrainingOutcome, fingerprint: str) -> str
         "",
         "confusion matrix on the hold-out (rows: true mood, columns: predicted)",
         *confusion_table(holdout),
+    ])
+
+
+def headline(evaluation: Evaluation) -> str:
+    return (f"accuracy {100 * evaluation.accuracy:.1f}%   "
+            f"balanced accuracy {100 * evaluation.balanced_accuracy:.1f}%   macro-F1 {evaluation.macro_f1:.3f}   "
+            f"ECE {evaluation.ece:.3f}   mean confidence {evaluation.mean_confidence:.3f}")
+
+
+def evaluation_report(version: str, labelled: LabelledFile, evaluation: Evaluation) -> str:
+    left_out = sum(labelled.left_out.values())
+    return "\n".join([
+        f"model {version} on {labelled.path} ({len(labelled)} tracks; fingerprint {labelled.fingerprint[:12]})",
+        headline(evaluation),
+        *([f"left out {left_out} of {labelled.rows_read} rows ("
+           + ", ".join(f"{why}: {n}" for why, n in labelled.left_out.items()) + "), e.g. "
+           + "; ".join(labelled.left_out_examples)] if left_out else []),
+        "",
+        *per_class_table(evaluation),
+        "",
+        "confusion matrix (rows: true mood, columns: predicted)",
+        *confusion_table(evaluation),
     ])
 
 

@@ -1,11 +1,15 @@
-"""Evaluation tables training writes, so analysts compare model versions in SQL.
+"""Evaluation tables training and `train evaluate` write, so analysts compare model versions in SQL.
 
 - `model_runs`: one row per model version, with its headline metrics and knobs;
-- `model_metrics`: per version × evaluation (holdout, cross_validation) × mood: precision, recall, f1, support;
+- `model_evaluations`: per version × evaluation: the headline figures of each (holdout, cross_validation,
+  and `<file>@<fingerprint>` for every labelled file `train evaluate` measured the version on);
+- `model_metrics`: per version × evaluation × mood: precision, recall, f1, support;
 - `model_confusion`: per version × evaluation × true mood × predicted mood: the number of tracks.
 """
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 
 import duckdb
 import pyarrow as pa
@@ -33,6 +37,12 @@ MODEL_RUNS_COLUMNS = {
 }
 
 EVALUATION_TABLES_DDL = """
+create table if not exists model_evaluations (
+    model_version varchar, evaluated_on varchar, labels_file varchar, evaluated_at timestamptz,
+    tracks integer, rows_left_out integer,
+    accuracy double, balanced_accuracy double, macro_f1 double, ece double, mean_confidence double,
+    primary key (model_version, evaluated_on)
+);
 create table if not exists model_metrics (
     model_version varchar, evaluated_on varchar, mood varchar,
     precision double, recall double, f1 double, support integer,
@@ -52,26 +62,60 @@ def ensure_tables(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute(EVALUATION_TABLES_DDL)
 
 
-def record_run(connection: duckdb.DuckDBPyConnection, run: dict, evaluations: dict[str, Evaluation]) -> None:
-    """Write one version's rows to all three tables in one transaction; rerunning replaces them."""
+@dataclass(frozen=True)
+class Measured:
+    """One evaluation of a version, and what it was measured on."""
+
+    evaluation: Evaluation
+    evaluated_at: datetime
+    labels_file: str | None = None  # the labelled file's path, for `train evaluate`
+    rows_left_out: int = 0
+
+
+def record_run(connection: duckdb.DuckDBPyConnection, run: dict, evaluations: dict[str, Measured]) -> None:
+    """Write one version's rows to every table in one transaction; rerunning replaces them."""
     ensure_tables(connection)
     version = run["model_version"]
     row = run | {"params": json.dumps(run["params"], sort_keys=True)}
-    metrics = pa.Table.from_pylist([
-        {"model_version": version, "evaluated_on": name, "mood": mood, **values}
-        for name, evaluation in evaluations.items() for mood, values in evaluation.per_class.items()
-    ])
-    confusion = pa.Table.from_pylist([
-        {"model_version": version, "evaluated_on": name, "true_mood": true_mood, "predicted_mood": predicted_mood,
-         "tracks": int(evaluation.confusion[t, p])}
-        for name, evaluation in evaluations.items()
-        for t, true_mood in enumerate(CLASSES) for p, predicted_mood in enumerate(CLASSES)
-    ])
     connection.begin()
-    for table in ("model_runs", "model_metrics", "model_confusion"):
+    for table in ("model_runs", "model_evaluations", "model_metrics", "model_confusion"):
         connection.execute(f"delete from {table} where model_version = ?", [version])
     connection.execute(f"insert into model_runs ({', '.join(row)}) values ({', '.join('?' for _ in row)})",
                        list(row.values()))
-    connection.from_arrow(metrics).insert_into("model_metrics")
-    connection.from_arrow(confusion).insert_into("model_confusion")
+    insert_evaluations(connection, version, evaluations)
     connection.commit()
+
+
+def record_evaluation(connection: duckdb.DuckDBPyConnection, version: str, evaluated_on: str,
+                      measured: Measured) -> None:
+    """Write one evaluation of a version in one transaction; measuring it on the same file again replaces it."""
+    ensure_tables(connection)
+    connection.begin()
+    for table in ("model_evaluations", "model_metrics", "model_confusion"):
+        connection.execute(f"delete from {table} where model_version = ? and evaluated_on = ?",
+                           [version, evaluated_on])
+    insert_evaluations(connection, version, {evaluated_on: measured})
+    connection.commit()
+
+
+def insert_evaluations(connection: duckdb.DuckDBPyConnection, version: str, evaluations: dict[str, Measured]) -> None:
+    headline = pa.Table.from_pylist([
+        {"model_version": version, "evaluated_on": name, "labels_file": m.labels_file,
+         "evaluated_at": m.evaluated_at, "tracks": m.evaluation.tracks, "rows_left_out": m.rows_left_out,
+         **{key: getattr(m.evaluation, key)
+            for key in ("accuracy", "balanced_accuracy", "macro_f1", "ece", "mean_confidence")}}
+        for name, m in evaluations.items()
+    ])
+    metrics = pa.Table.from_pylist([
+        {"model_version": version, "evaluated_on": name, "mood": mood, **values}
+        for name, m in evaluations.items() for mood, values in m.evaluation.per_class.items()
+    ])
+    confusion = pa.Table.from_pylist([
+        {"model_version": version, "evaluated_on": name, "true_mood": true_mood, "predicted_mood": predicted_mood,
+         "tracks": int(m.evaluation.confusion[t, p])}
+        for name, m in evaluations.items()
+        for t, true_mood in enumerate(CLASSES) for p, predicted_mood in enumerate(CLASSES)
+    ])
+    # Each dict's keys are in its table's column order.
+    for table, rows in (("model_evaluations", headline), ("model_metrics", metrics), ("model_confusion", confusion)):
+        connection.from_arrow(rows).insert_into(table)
