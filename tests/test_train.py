@@ -2,6 +2,9 @@
 
 import argparse
 import json
+import os
+import subprocess
+import sys
 from dataclasses import replace
 
 import duckdb
@@ -211,3 +214,26 @@ def test_promoting_an_unknown_version_names_the_known_ones(trained):
     assert result.returncode == 2
     assert "no model version '19990101-000000'" in result.stderr
     assert registry.current().version in result.stderr
+
+
+def test_a_version_whose_run_cannot_be_recorded_is_not_left_behind(trained):
+    """The warehouse held by another process past the lock timeout: no version folder without its rows."""
+    before = [model.version for model in registry.versions()]
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+         "print('holding', flush=True); time.sleep(120)", str(trained / "moods.duckdb")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        result = subprocess.run([sys.executable, "-m", "train", *QUICK_TRAINING], capture_output=True, text=True,
+                                env=os.environ | {settings.LOCK_TIMEOUT_VARIABLE: "1"}, cwd=settings.REPO_ROOT,
+                                timeout=600)
+    finally:
+        holder.kill()
+        holder.wait()
+
+    assert result.returncode == 75, result.stderr
+    assert [model.version for model in registry.versions()] == before
+    with duckdb.connect(str(trained / "moods.duckdb"), read_only=True) as connection:
+        recorded = {version for (version,) in connection.execute("select model_version from model_runs").fetchall()}
+    assert recorded == set(before)

@@ -16,6 +16,7 @@ import argparse
 import json
 import logging
 import platform
+import shutil
 from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib.metadata import version as package_version
@@ -138,25 +139,29 @@ def train(config: TrainConfig, promote: bool) -> None:
     (staging / registry.METADATA_FILE).write_text(json.dumps(described, indent=2) + "\n")
     (staging / "report.md").write_text(markdown_report(version, outcome, described))
     save_pictures(outcome, staging, version)
-    # Published before its rows are written: a crash in between leaves a version without rows (listed by
-    # `train list`, recorded by the next `train evaluate`), never rows naming a version that does not exist.
+    # Published before its rows are written, so no row ever names a version that does not exist; a version
+    # whose rows cannot be written (the warehouse stayed locked) is taken back, and the rerun trains it again.
     published = registry.publish(staging, version)
     metrics = described["metrics"]
-    with warehouse.connect() as connection:
-        record_run(
-            connection,
-            {
-                "model_version": version,
-                "created_at": created_at,
-                "data_fingerprint": described["data"]["fingerprint"],
-                **{key: described["data"][key] for key in ("n_examples", "n_train", "n_holdout")},
-                **{key: metrics[key] for key in ("cv_folds", "cv_accuracy_mean", "cv_accuracy_std", "macro_f1", "ece",
-                                                 "holdout_accuracy", "holdout_macro_f1", "holdout_ece")},
-                "params": described["params"],
-            },
-            {"holdout": Measured(outcome.holdout, created_at),
-             "cross_validation": Measured(outcome.cv.out_of_fold, created_at)},
-        )
+    try:
+        with warehouse.connect() as connection:
+            record_run(
+                connection,
+                {
+                    "model_version": version,
+                    "created_at": created_at,
+                    "data_fingerprint": described["data"]["fingerprint"],
+                    **{key: described["data"][key] for key in ("n_examples", "n_train", "n_holdout")},
+                    **{key: metrics[key] for key in ("cv_folds", "cv_accuracy_mean", "cv_accuracy_std", "macro_f1",
+                                                     "ece", "holdout_accuracy", "holdout_macro_f1", "holdout_ece")},
+                    "params": described["params"],
+                },
+                {"holdout": Measured(outcome.holdout, created_at),
+                 "cross_validation": Measured(outcome.cv.out_of_fold, created_at)},
+            )
+    except BaseException:
+        shutil.rmtree(published.path)
+        raise
     print(text_report(version, outcome, described["data"]["fingerprint"]))
     print(f"\nexported {published.path} ({', '.join(sorted(p.name for p in published.path.iterdir()))})")
     if promote:
