@@ -47,6 +47,15 @@ def test_the_article_preset_scales_raw_features_onto_the_training_range():
     np.testing.assert_allclose(scaled.max(axis=0), 1, atol=1e-6)
 
 
+def test_the_article_preset_is_the_articles_network_unregularised():
+    model = build_model(PRESETS["article"], raw_features(50))
+
+    dense = [layer for layer in model.classifier.layers if isinstance(layer, keras.layers.Dense)]
+    assert [layer.units for layer in dense] == [8, len(CLASSES)]
+    assert all(layer.kernel_regularizer is None for layer in dense)
+    assert not any(isinstance(layer, keras.layers.Dropout) for layer in model.classifier.layers)
+
+
 def test_the_default_logs_skewed_features_and_standardises_them_on_the_training_rows():
     training = raw_features(200)
     model = build_model(QUICK, training)

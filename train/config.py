@@ -63,7 +63,7 @@ PRESETS = {
     "ensemble": TrainConfig(members=5, hidden_units=32, epochs=60, batch_size=64, learning_rate=0.003, l2=0.0,
                             dropout=0.0),
     "article": TrainConfig(preprocessing="min_max", members=1, hidden_units=8, epochs=300, batch_size=200,
-                           learning_rate=0.001),
+                           learning_rate=0.001, l2=0.0, dropout=0.0),
 }
 
 
