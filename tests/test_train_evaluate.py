@@ -103,6 +103,20 @@ def test_a_file_without_moods_is_refused_with_what_to_do(trained, tmp_path):
     assert "no mood column" in result.stderr and "--mapping" in result.stderr
 
 
+@pytest.mark.parametrize("rows, message", [
+    ("", "the file has no rows"),
+    ("bad,1,1,1,1,1,1,1,1,1,1,Calm\n", "none of its 1 rows can be measured (rejected by ingest's checks: 1), e.g."),
+])
+def test_a_file_with_nothing_to_measure_is_refused_with_why(trained, tmp_path, rows, message):
+    path = tmp_path / "labels.csv"
+    path.write_text("id,length,danceability,acousticness,energy,instrumentalness,liveness,valence,loudness,"
+                    "speechiness,tempo,mood\n" + rows)
+
+    result = run_command("train", "evaluate", "--labels", str(path), home=trained)
+
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
 def test_an_unknown_model_version_is_refused(trained, labels_file):
     result = run_command("train", "evaluate", "--labels", str(labels_file), "--model", "19990101-000000",
                          home=trained)

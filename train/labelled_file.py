@@ -19,6 +19,7 @@ from moodcast.contract import CLASSES, FEATURES
 from moodcast.errors import BadInputError
 
 LEFT_OUT_EXAMPLES = 5
+EMPTY = {"source_row": pl.Int64, "track_id": pl.String, **dict.fromkeys(FEATURES, pl.Float64), "mood": pl.String}
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,11 @@ def read_labelled(path: Path, mapping: ColumnMapping) -> LabelledFile:
         accepted.append(good.select("source_row", "track_id", *FEATURES, "mood"))
         rejected += bad.height
         examples += [f"row {row}: {why}" for row, why in bad.select("source_row", "reason").head(5).iter_rows()]
-    rows = pl.concat(accepted) if accepted else pl.DataFrame()
+    rows = pl.concat(accepted) if accepted else pl.DataFrame(schema=EMPTY)
     rows_read = rows.height + rejected
-    unlabelled = rows.filter(pl.col("mood").is_null()) if rows.height else rows
+    unlabelled = rows.filter(pl.col("mood").is_null())
     examples += [f"row {row}: no mood" for row in unlabelled["source_row"].head(LEFT_OUT_EXAMPLES)]
-    labelled = rows.filter(pl.col("mood").is_not_null()) if rows.height else rows
+    labelled = rows.filter(pl.col("mood").is_not_null())
     tracks, conflicting = one_row_per_track(labelled)
     examples += [f"track {track_id}: labelled {moods}" for track_id, moods in conflicting[:LEFT_OUT_EXAMPLES]]
     left_out = {
@@ -71,11 +72,13 @@ def read_labelled(path: Path, mapping: ColumnMapping) -> LabelledFile:
             pl.col("track_id").is_in([track_id for track_id, _ in conflicting])
         ).height,
     }
+    if rows_read == 0:
+        raise BadInputError(f"{path}: the file has no rows, so there is nothing to measure")
     if tracks.height == 0:
         raise BadInputError(
             f"{path}: none of its {rows_read} rows can be measured ("
-            + ", ".join(f"{why}: {n}" for why, n in left_out.items() if n) + ")"
-            + (f", e.g. {'; '.join(examples[:LEFT_OUT_EXAMPLES])}" if examples else "")
+            + ", ".join(f"{why}: {n}" for why, n in left_out.items() if n)
+            + f"), e.g. {'; '.join(examples[:LEFT_OUT_EXAMPLES])}"
         )
     return LabelledFile(
         path=path,
