@@ -54,11 +54,15 @@ RUN_COLUMN_TYPES = {
     "skipped": "bigint not null",
     "removed": "bigint not null",
 }
-# What analysts read: the contract's columns, then the features hash and the catalog.
-PREDICTIONS_COLUMNS = ("track_id", "mood", "confidence", *PROBABILITY_COLUMNS, "model_version", "scored_at",
-                       "features_hash", "catalog")
-HISTORY_COLUMNS = PREDICTIONS_COLUMNS[:-1]
+# What analysts read: the contract's columns, the features hash, the catalog, then the track's names.
+HISTORY_COLUMNS = ("track_id", "mood", "confidence", *PROBABILITY_COLUMNS, "model_version", "scored_at",
+                   "features_hash")
+NAME_COLUMNS = ("track_name", "artist_name")
+PREDICTIONS_COLUMNS = (*HISTORY_COLUMNS, "catalog", *NAME_COLUMNS)
 STORED_PREDICTIONS = "track_predictions p join scoring_runs r using (run_id)"
+# The names come from the catalog dbt builds, as they are now; a catalog file's tracks that are not in it get none.
+NAMES = "track_features"
+NO_NAMES = "(select null::varchar as track_id, null::varchar as track_name, null::varchar as artist_name limit 0)"
 
 
 def largest(values: list[str]) -> str:
@@ -66,7 +70,8 @@ def largest(values: list[str]) -> str:
     if len(values) == 1:
         return values[0]
     first, second = largest(values[:len(values) // 2]), largest(values[len(values) // 2:])
-    return f"if({first} >= {second}, {first}, {second})"
+    # CASE, not if(): DuckDB 1.x, which readers of the published warehouse may run, has no if().
+    return f"case when {first} >= {second} then {first} else {second} end"
 
 
 PROBABILITIES = [f"p.{column}" for column in PROBABILITY_COLUMNS]
@@ -82,11 +87,13 @@ DERIVED = {"mood": MOOD, "confidence": largest(PROBABILITIES)}
 def stored(columns: tuple[str, ...]) -> str:
     """The columns of predictions, as STORED_PREDICTIONS names them or computes them."""
     return ", ".join(f"{DERIVED[column]} as {column}" if column in DERIVED else f"r.{column}"
-                     if column in RUN_COLUMN_TYPES else f"p.{column}" for column in columns)
+                     if column in RUN_COLUMN_TYPES else f"n.{column}" if column in NAME_COLUMNS else f"p.{column}"
+                     for column in columns)
 
 
-PREDICTIONS_VIEW = (f"create or replace view predictions as select {stored(PREDICTIONS_COLUMNS)} "
-                    f"from {STORED_PREDICTIONS}")
+def predictions_view(names: str) -> str:
+    return (f"create or replace view predictions as select {stored(PREDICTIONS_COLUMNS)} "
+            f"from {STORED_PREDICTIONS} left join {names} n on n.track_id = p.track_id")
 
 
 def table_ddl(name: str, column_types: dict[str, str], replace: bool = True) -> str:
@@ -243,7 +250,9 @@ def score_catalog(
                 f"delete from track_predictions where track_id in (select track_id from {planned}) or ({gone})"
             )
         connection.execute(table_ddl("scoring_runs", RUN_COLUMN_TYPES, replace=False))
-        connection.execute(PREDICTIONS_VIEW)
+        has_names = connection.execute("select count(*) from duckdb_tables() where table_name = ? and "
+                                       "database_name = current_database()", [NAMES]).fetchall() == [(1,)]
+        connection.execute(predictions_view(NAMES if has_names else NO_NAMES))
         (run_id,), = connection.execute("select coalesce(max(run_id), 0) + 1 from scoring_runs").fetchall()
         connection.execute("insert into scoring_runs values (?, ?, ?, ?, ?, ?, ?, ?)",
                             [run_id, model_version.version, scored_at, catalog.name, scorer.name, scoring, skipped,

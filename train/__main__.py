@@ -23,12 +23,13 @@ import tensorflow as tf
 
 from moodcast import cli, registry, warehouse
 from moodcast.contract import CLASSES, FEATURES
+from score.export import export_evaluation
 from score.kernel_weights import save_kernel_weights
 from train import compare, reproduce
 from train.config import TrainConfig, add_arguments, from_arguments
 from train.data import Examples, check_enough, read_examples
 from train.report import markdown_report, save_pictures, text_report
-from train.runs import record_run
+from train.runs import record_promotion, record_run
 from train.training import TrainingOutcome, train_and_evaluate
 
 log = logging.getLogger("train")
@@ -58,7 +59,8 @@ def parse_args() -> argparse.Namespace:
 
 
 def load_examples() -> Examples:
-    with warehouse.connect(read_only=True) as connection:
+    # Under the writers' lock, so a build starting meanwhile waits rather than finding the file open.
+    with warehouse.exclusive("warehouse", "training run"), warehouse.connect(read_only=True) as connection:
         warehouse.require_table(connection, "training_examples", "run `make build` first")
         return read_examples(connection)
 
@@ -116,7 +118,7 @@ def train(config: TrainConfig, promote: bool) -> None:
     (staging / "report.md").write_text(markdown_report(version, outcome, described))
     save_pictures(outcome, staging, version)
     metrics = described["metrics"]
-    with warehouse.connect() as connection:
+    with warehouse.updating("training run") as connection:
         record_run(
             connection,
             {
@@ -130,11 +132,14 @@ def train(config: TrainConfig, promote: bool) -> None:
             },
             {"holdout": outcome.holdout, "cross_validation": outcome.cv.out_of_fold},
         )
-    published = registry.publish(staging, version)
+        published = registry.publish(staging, version)
+        if promote:
+            registry.promote(version)
+            record_promotion(connection, version, datetime.now(UTC))
+        export_evaluation(connection)
     print(text_report(version, outcome, described["data"]["fingerprint"]))
     print(f"\nexported {published.path} ({', '.join(sorted(p.name for p in published.path.iterdir()))})")
     if promote:
-        registry.promote(version)
         print(f"{version} is now the current model")
     else:
         print(f"the current model is still {registry.current().version}; `python -m train promote {version}` to use it")
@@ -174,7 +179,9 @@ def main() -> None:
         tf.config.experimental.enable_op_determinism()
         print(compare.comparison_table(compare.compare(examples, config, args.repeats)))
     elif args.command == "promote":
-        promoted = registry.promote(args.version)
+        with warehouse.updating("model promotion") as connection:
+            promoted = registry.promote(args.version)
+            record_promotion(connection, promoted.version, datetime.now(UTC))
         print(f"{promoted.version} is now the current model")
     else:
         train(from_arguments(args), promote=not args.no_promote)

@@ -2,10 +2,13 @@
 
 - `model_runs`: one row per model version, with its headline metrics and knobs;
 - `model_metrics`: per version × evaluation (holdout, cross_validation) × mood: precision, recall, f1, support;
-- `model_confusion`: per version × evaluation × true mood × predicted mood: the number of tracks.
+- `model_confusion`: per version × evaluation × true mood × predicted mood: the number of tracks;
+- `model_promotions`: one row each time a version became the current model, and the view `current_model`:
+  the last promoted version's model_runs row, so SQL can tell which model scoring uses.
 """
 
 import json
+from datetime import datetime
 
 import duckdb
 import pyarrow as pa
@@ -42,6 +45,12 @@ create table if not exists model_confusion (
     model_version varchar, evaluated_on varchar, true_mood varchar, predicted_mood varchar, tracks integer,
     primary key (model_version, evaluated_on, true_mood, predicted_mood)
 );
+create table if not exists model_promotions (model_version varchar not null, promoted_at timestamptz not null);
+create or replace view current_model as
+select r.*, p.promoted_at
+from model_runs r
+join (select model_version, promoted_at from model_promotions order by promoted_at desc limit 1) p
+    using (model_version);
 """
 
 
@@ -75,3 +84,8 @@ def record_run(connection: duckdb.DuckDBPyConnection, run: dict, evaluations: di
     connection.from_arrow(metrics).insert_into("model_metrics")
     connection.from_arrow(confusion).insert_into("model_confusion")
     connection.commit()
+
+
+def record_promotion(connection: duckdb.DuckDBPyConnection, version: str, promoted_at: datetime) -> None:
+    ensure_tables(connection)
+    connection.execute("insert into model_promotions values (?, ?)", [version, promoted_at])
