@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 import sqlalchemy
 
-from moodcast import registry, settings
+from moodcast import registry, settings, warehouse
 from score.export import EVALUATION_TABLES, EXPORTED_COLUMNS
 from tests.conftest import SEED_CSV, run_ok
 from tests.old_duckdb import SERIES, python_with, read_with
@@ -71,7 +71,7 @@ def test_descriptions_are_comments_that_bi_tools_show(scored_home):
     assert comments["predictions"].startswith("One row per scored track")  # a stage's view, described in dbt
     assert comments["track_features"].startswith("One row per track")  # a dbt model, through persist_docs
     assert comments["model_runs"].startswith("One row per trained model version")
-    assert column == [("The track's name, from track_features; null where no source had it.",)]
+    assert column == [("The track's name, as the catalog had it when the track was scored; null where it had none.",)]
 
 
 def test_current_model_names_the_version_scoring_uses(scored_home, monkeypatch):
@@ -115,3 +115,17 @@ def test_a_bi_tool_opens_the_published_warehouse_read_only_with_the_documented_u
 
     assert counts == published(scored_home, "select mood, count(*) from predictions group by mood order by mood")
     assert "duckdb:////data/moodcast/moods.duckdb?access_mode=read_only" in README
+
+
+def test_a_work_file_in_duckdb_2_format_is_published_in_the_format_readers_open():
+    settings.work_database_path().parent.mkdir(parents=True)
+    with duckdb.connect(str(settings.work_database_path())) as by_hand:  # as `dbt build` run by hand makes it
+        by_hand.execute("create table notes as select 1 as note")
+
+    with warehouse.updating("test"):
+        pass
+
+    with duckdb.connect(str(settings.database_path()), read_only=True) as reader:
+        assert reader.execute("select tags['storage_version'] from duckdb_databases() "
+                              "where database_name = current_database()").fetchall() == [("v1.0.0+",)]
+        assert reader.execute("select note from notes").fetchall() == [(1,)]
