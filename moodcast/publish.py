@@ -1,20 +1,25 @@
 """Publish `$MOODCAST_HOME/moods.duckdb`: the read-only snapshot of the warehouse that readers open.
 
 The stages write `work/moods.duckdb`, which only they open. When a stage succeeds it copies that
-database into a temporary file next to `moods.duckdb` and renames it into place. Readers therefore
-never hold a file a stage needs (DuckDB's lock would stop the stage), and never see a half-written
-one: a reader that opens `moods.duckdb` gets the last published snapshot, whole; one that has it open
-keeps reading the snapshot it opened (the rename leaves that file intact until it closes it).
+file to a temporary one next to `moods.duckdb` and renames it into place. Readers therefore never
+hold a file a stage needs (DuckDB's lock would stop the stage), and never see a half-written one: a
+reader that opens `moods.duckdb` gets the last published snapshot, whole; one that has it open keeps
+reading the snapshot it opened (the rename leaves that file intact until it closes it).
 
-The snapshot is written in DuckDB's v1.0.0 storage format, so every DuckDB from 1.0 on opens it
-(the CLI, node-api, JDBC in BI tools), and the descriptions dbt has of the tables the stages write
-(dbt_project/models/stage_tables/_moodcast__sources.yml) become their comments, which BI tools show.
+The work file is created in DuckDB's v1.0.0 storage format, which every DuckDB from 1.0 on opens
+(the CLI, node-api, JDBC in BI tools), so publishing is a copy of its bytes once checkpointed, a
+tenth of the time of copying it table by table (docs/performance.md). A work file in another format
+(written by hand with `dbt build`, or an earlier moodcast's) is converted table by table instead.
+The descriptions dbt has of the tables the stages write (dbt_project/models/stage_tables/) become
+their comments, which BI tools show.
 """
 
 import json
 import logging
 import os
+import shutil
 import time
+from pathlib import Path
 
 import duckdb
 
@@ -26,31 +31,42 @@ log = logging.getLogger("moodcast.publish")
 STORAGE_VERSION = "v1.0.0"
 # dbt's source for the tables train and score write: dbt cannot persist a source's docs itself.
 STAGE_TABLES_SOURCE = "moodcast"
-SNAPSHOT = "snapshot"
 
 
 def publish(connection: duckdb.DuckDBPyConnection) -> None:
-    """Copy the work database `connection` has open to moods.duckdb, atomically."""
+    """Publish the work database `connection` has open (read-write, as the only writer) to moods.duckdb."""
     started = time.monotonic()
     target = settings.database_path()
+    describe_stage_tables(connection)
+    # What closing the connection would write to the work file lands now: the file is complete on its own,
+    # and a later run that changes nothing finds the snapshot up to date.
+    connection.execute("checkpoint")
     if up_to_date(target):
         log.info("%s is up to date", target)
         return
     temporary = target.with_name(f".{target.name}.tmp")
     for leftover in (temporary, temporary.with_name(temporary.name + ".wal")):
         leftover.unlink(missing_ok=True)  # from a publication that was killed half-way
-    (work,), = connection.execute("select current_database()").fetchall()
-    connection.execute(f"attach '{temporary}' as {SNAPSHOT} (storage_version '{STORAGE_VERSION}')")
-    try:
-        connection.execute(f'copy from database "{work}" to {SNAPSHOT}')
-        describe_stage_tables(connection)
-    finally:
-        connection.execute(f"detach {SNAPSHOT}")  # checkpoints: the file is complete, with no WAL beside it
+    (work, tags), = connection.execute(
+        "select database_name, tags from duckdb_databases() where database_name = current_database()").fetchall()
+    if tags.get("storage_version") == f"{STORAGE_VERSION}+":
+        shutil.copyfile(settings.work_database_path(), temporary)
+    else:
+        convert(connection, work, temporary)
     os.replace(temporary, target)
     log.info("published %s (%.0f MB) in %.1f s", target, target.stat().st_size / 1e6, time.monotonic() - started)
 
 
-def up_to_date(target) -> bool:
+def convert(connection: duckdb.DuckDBPyConnection, database: str, path: Path) -> None:
+    """Copy the attached `database`, table by table, into a new file at `path` in STORAGE_VERSION's format."""
+    connection.execute(f"attach '{path}' as converted (storage_version '{STORAGE_VERSION}')")
+    try:
+        connection.execute(f'copy from database "{database}" to converted')
+    finally:
+        connection.execute("detach converted")  # checkpoints: the file is complete, with no WAL beside it
+
+
+def up_to_date(target: Path) -> bool:
     """Published after the work database (and its WAL) last changed: a run that changed nothing copies nothing."""
     if not target.exists():
         return False
@@ -61,20 +77,26 @@ def up_to_date(target) -> bool:
 
 
 def describe_stage_tables(connection: duckdb.DuckDBPyConnection) -> None:
-    """Comment the snapshot's stage tables and their columns with dbt's descriptions of them."""
+    """Comment the stage tables and their columns with dbt's descriptions of them, where they differ."""
     manifest = settings.dbt_dir() / "target" / "manifest.json"
     if not manifest.is_file():
         return  # no `make build` yet: nothing describes them
-    kinds = dict(connection.execute(
-        "select table_name, 'table' from duckdb_tables() where database_name = ? union all "
-        "select view_name, 'view' from duckdb_views() where database_name = ?", [SNAPSHOT, SNAPSHOT]).fetchall())
-    sources = json.loads(manifest.read_text())["sources"].values()
-    for source in (s for s in sources if s["source_name"] == STAGE_TABLES_SOURCE and s["name"] in kinds):
-        relation = f'{SNAPSHOT}.main."{source["name"]}"'
-        connection.execute(f"comment on {kinds[source['name']]} {relation} is {text(source['description'])}")
-        present = {row[0] for row in connection.execute(f"select column_name from (describe {relation})").fetchall()}
-        for column in (c for c in source["columns"].values() if c["name"] in present and c["description"]):
-            connection.execute(f'comment on column {relation}."{column["name"]}" is {text(column["description"])}')
+    sources = [source for source in json.loads(manifest.read_text())["sources"].values()
+               if source["source_name"] == STAGE_TABLES_SOURCE]
+    relations = {name: (kind, comment) for name, kind, comment in connection.execute(
+        "select table_name, 'table', comment from duckdb_tables() where database_name = current_database() "
+        "union all select view_name, 'view', comment from duckdb_views() where database_name = current_database()"
+    ).fetchall()}
+    columns = {(table, column): comment for table, column, comment in connection.execute(
+        "select table_name, column_name, comment from duckdb_columns() where database_name = current_database()"
+    ).fetchall()}
+    for source in (source for source in sources if source["name"] in relations):
+        name, (kind, comment) = source["name"], relations[source["name"]]
+        if comment != source["description"]:
+            connection.execute(f'comment on {kind} "{name}" is {text(source["description"])}')
+        for column in source["columns"].values():
+            if columns.get((name, column["name"]), column["description"]) != column["description"]:
+                connection.execute(f'comment on column "{name}"."{column["name"]}" is {text(column["description"])}')
 
 
 def text(value: str) -> str:

@@ -11,7 +11,6 @@ nothing. `exclusive()` is the same idea for whole runs that must not overlap (tw
 import fcntl
 import logging
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +19,7 @@ import duckdb
 
 from moodcast import settings
 from moodcast.errors import NotReadyError, WarehouseLockedError
-from moodcast.publish import publish
+from moodcast.publish import STORAGE_VERSION, convert, publish
 
 log = logging.getLogger("moodcast.warehouse")
 
@@ -36,7 +35,9 @@ def connect(read_only: bool = False, lock_timeout_s: float | None = None) -> duc
         raise NotReadyError(f"There is no warehouse at {path} yet: run `make build` first.")
     path.parent.mkdir(parents=True, exist_ok=True)
     timeout = settings.lock_timeout_s() if lock_timeout_s is None else lock_timeout_s
-    config = {"memory_limit": settings.duckdb_memory_limit(), "temp_directory": str(settings.duckdb_temp_dir())}
+    config = {"memory_limit": settings.duckdb_memory_limit(), "temp_directory": str(settings.duckdb_temp_dir()),
+              # A new file is created in the format every reader opens, so publishing it is copying it.
+              "storage_compatibility_version": STORAGE_VERSION}
     for attempt, delay in enumerate(_retry_delays(timeout)):
         try:
             connection = duckdb.connect(str(path), read_only=read_only, config=config)
@@ -63,18 +64,16 @@ def connect(read_only: bool = False, lock_timeout_s: float | None = None) -> duc
 
 
 def adopt_earlier_warehouse() -> None:
-    """An earlier moodcast wrote moods.duckdb itself: it becomes the stages' file, as it is."""
+    """An earlier moodcast wrote moods.duckdb itself, in DuckDB 2.0's format: it becomes the stages' file, converted."""
     work, published = settings.work_database_path(), settings.database_path()
     if work.exists() or not published.exists():
         return
     work.parent.mkdir(parents=True, exist_ok=True)
-    # The WAL holds what its last writer had not checkpointed. The database file comes last, whole (renamed).
-    for suffix in (".wal", ""):
-        source = published.with_name(published.name + suffix)
-        if source.exists():
-            temporary = work.with_name(f".{work.name}{suffix}.{os.getpid()}.tmp")
-            shutil.copyfile(source, temporary)
-            os.replace(temporary, work.with_name(work.name + suffix))
+    temporary = work.with_name(f".{work.name}.{os.getpid()}.tmp")
+    with duckdb.connect() as connection:
+        connection.execute(f"attach '{published}' as earlier (read_only)")
+        convert(connection, "earlier", temporary)
+    os.replace(temporary, work)
 
 
 @contextmanager
