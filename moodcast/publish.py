@@ -59,7 +59,7 @@ def publish(connection: duckdb.DuckDBPyConnection) -> None:
 
 def convert(connection: duckdb.DuckDBPyConnection, database: str, path: Path) -> None:
     """Copy the attached `database`, table by table, into a new file at `path` in STORAGE_VERSION's format."""
-    connection.execute(f"attach '{path}' as converted (storage_version '{STORAGE_VERSION}')")
+    connection.execute(f"attach {text(str(path))} as converted (storage_version '{STORAGE_VERSION}')")
     try:
         connection.execute(f'copy from database "{database}" to converted')
     finally:
@@ -100,5 +100,5 @@ def describe_stage_tables(connection: duckdb.DuckDBPyConnection) -> None:
 
 
 def text(value: str) -> str:
-    """A VARCHAR literal: COMMENT ON takes no parameters."""
+    """A VARCHAR literal: ATTACH and COMMENT ON take no parameters."""
     return "'" + value.replace("'", "''") + "'"
