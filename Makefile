@@ -14,7 +14,7 @@ SCORE := $(BIN)/python -m score
 # `make bench BENCH_ROWS=1000000` for a quicker run; it never touches $(MOODCAST_HOME).
 BENCH_ROWS ?= 10000000
 
-.PHONY: run install ingest build train score test bench
+.PHONY: run install ingest build train score docs test bench
 
 run: $(INSTALLED)
 	$(INGEST)
@@ -42,6 +42,10 @@ train: $(INSTALLED)
 
 score: $(INSTALLED)
 	$(SCORE)
+
+# dbt's documentation of everything analysts read, in $(MOODCAST_HOME)/dbt/target (`dbt docs serve` shows it).
+docs: $(INSTALLED)
+	$(BIN)/python -m moodcast.docs
 
 test: $(INSTALLED)
 	$(BIN)/ruff check .

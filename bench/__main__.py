@@ -7,7 +7,9 @@ build, train a model quickly, then measure:
 
   seconds, rows_per_s   `python -m score` on the whole catalog, as its last line reports them: planning,
                         computing and writing `predictions`, commit included; not the process start-up
-                        and model loading (process_seconds) nor the Parquet export (export_seconds)
+                        and model loading (process_seconds) nor the Parquet export (export_seconds) nor
+                        publishing moods.duckdb for readers (publish_seconds, published_mb: the whole
+                        warehouse copied into the snapshot; build_publish_seconds after the build)
   floor_seconds         DuckDB writing a prediction-shaped table (track_id, a mood, four probabilities)
                         from the same track_features with the same settings and the same column
                         declarations as `predictions`: what no scorer can beat
@@ -61,6 +63,7 @@ TARGETS = {"rows_per_s": 2_000_000, "ratio": 2.0, "peak_rss_mb": 1500, "argmax_a
 SUMMARY = re.compile(r"scored ([\d,]+) tracks, skipped ([\d,]+) unchanged.* in ([\d.]+) s \(([\d,]+) rows/s\) "
                      r"with model (\S+) \((.+)\)$")
 EXPORTED = re.compile(r"published \S+ in ([\d.]+) s")
+PUBLISHED = re.compile(r"published \S+/moods\.duckdb \(([\d.]+) MB\) in ([\d.]+) s")
 ALPHABET = np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
 
 
@@ -165,6 +168,8 @@ def scoring(home: Path, floor: float, *options: str) -> dict:
         "peak_rss_mb": peak_rss_mb,
         "process_seconds": round(process_seconds, 1),
         "export_seconds": float(EXPORTED.search(output).group(1)),
+        "publish_seconds": float(PUBLISHED.search(output).group(2)),
+        "published_mb": float(PUBLISHED.search(output).group(1)),
         "engine": engine,
         "model_version": version,
     }
@@ -224,7 +229,9 @@ def bench(args: argparse.Namespace, home: Path) -> dict:
     figures["ingest_seconds"] = round(run("ingest", "files", str(SEED_CSV), str(catalog), home=home)[0], 1)
     catalog.unlink()
     step("building (dbt build)")
-    figures["build_seconds"] = round(run("moodcast.build", home=home)[0], 1)
+    build_seconds, output, _ = run("moodcast.build", home=home)
+    figures["build_seconds"] = round(build_seconds, 1)
+    figures["build_publish_seconds"] = float(PUBLISHED.search(output).group(2))
     step(f"training (python -m train {args.train_args})")
     figures["train_seconds"] = round(run("train", *args.train_args.split(), "--quiet", home=home)[0], 1)
 

@@ -41,7 +41,19 @@ def home() -> Path:
 
 
 def database_path() -> Path:
+    """The file readers open (analysts, BI tools): a read-only snapshot each stage publishes when it succeeds."""
     return home() / "moods.duckdb"
+
+
+def work_database_path() -> Path:
+    """The file the stages write, and only they open. Named like the published one, so that DuckDB calls both
+    databases `moods` and the views dbt creates (which name their database) resolve in either."""
+    return home() / "work" / "moods.duckdb"
+
+
+def dbt_dir() -> Path:
+    """dbt's `target/` (manifest, docs) and `logs/`: state of this warehouse, not of the code checkout."""
+    return home() / "dbt"
 
 
 def landing_dir() -> Path:

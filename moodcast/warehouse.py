@@ -1,7 +1,9 @@
-"""The DuckDB warehouse file, `$MOODCAST_HOME/moods.duckdb`: how every stage opens it.
+"""The stages' DuckDB file, `$MOODCAST_HOME/work/moods.duckdb`: how every stage opens it.
 
-DuckDB lets one process open the file read-write, and blocks writers while any other process has it
-open, readers included (a DuckDB shell, a BI tool). A command that finds it locked waits, retrying,
+Readers open `$MOODCAST_HOME/moods.duckdb`, the snapshot a stage publishes when it succeeds
+(moodcast.publish), never this file. DuckDB lets one process open a file read-write, and blocks
+writers while any other process has it open: stages that change the warehouse run one at a time,
+`updating()` (an flock), then publish. A command that finds the warehouse locked waits, retrying,
 up to MOODCAST_LOCK_TIMEOUT seconds (default 300), then stops with exit code 75 having changed
 nothing. `exclusive()` is the same idea for whole runs that must not overlap (two scoring runs).
 """
@@ -17,6 +19,7 @@ import duckdb
 
 from moodcast import settings
 from moodcast.errors import NotReadyError, WarehouseLockedError
+from moodcast.publish import STORAGE_VERSION, convert, publish, text
 
 log = logging.getLogger("moodcast.warehouse")
 
@@ -25,13 +28,16 @@ LONGEST_RETRY_S = 2.0
 
 
 def connect(read_only: bool = False, lock_timeout_s: float | None = None) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse with moodcast's DuckDB settings, waiting while another process holds it."""
-    path = settings.database_path()
+    """Open the stages' warehouse with moodcast's DuckDB settings, waiting while another process holds it."""
+    path = settings.work_database_path()
+    adopt_earlier_warehouse()
     if read_only and not path.exists():
         raise NotReadyError(f"There is no warehouse at {path} yet: run `make build` first.")
     path.parent.mkdir(parents=True, exist_ok=True)
     timeout = settings.lock_timeout_s() if lock_timeout_s is None else lock_timeout_s
-    config = {"memory_limit": settings.duckdb_memory_limit(), "temp_directory": str(settings.duckdb_temp_dir())}
+    config = {"memory_limit": settings.duckdb_memory_limit(), "temp_directory": str(settings.duckdb_temp_dir()),
+              # A new file is created in the format every reader opens, so publishing it is copying it.
+              "storage_compatibility_version": STORAGE_VERSION}
     for attempt, delay in enumerate(_retry_delays(timeout)):
         try:
             connection = duckdb.connect(str(path), read_only=read_only, config=config)
@@ -45,9 +51,8 @@ def connect(read_only: bool = False, lock_timeout_s: float | None = None) -> duc
                 raise WarehouseLockedError(
                     f"The warehouse {path} is locked by another process ({error}); waited {timeout:g} s "
                     f"({settings.LOCK_TIMEOUT_VARIABLE}). DuckDB lets one process write at a time, and a process "
-                    "that has the file open, even read-only, keeps writers out: close the other session (a DuckDB "
-                    "shell, a BI tool — BI tools can read the Parquet files in "
-                    f"{settings.exports_dir() / 'predictions'} instead) or wait for the running stage to finish, "
+                    "that has the file open, even read-only, keeps writers out: wait for the running stage to finish, "
+                    f"or close the session that opened it (readers open {settings.database_path()} instead), "
                     f"then run this again, or let it wait longer ({settings.LOCK_TIMEOUT_VARIABLE}=SECONDS). "
                     "Nothing was changed."
                 ) from error
@@ -56,6 +61,28 @@ def connect(read_only: bool = False, lock_timeout_s: float | None = None) -> duc
                             path, timeout, settings.LOCK_TIMEOUT_VARIABLE, error)
             time.sleep(delay)
     raise AssertionError("unreachable: _retry_delays ends with None")
+
+
+def adopt_earlier_warehouse() -> None:
+    """An earlier moodcast wrote moods.duckdb itself, in DuckDB 2.0's format: it becomes the stages' file, converted."""
+    work, published = settings.work_database_path(), settings.database_path()
+    if work.exists() or not published.exists():
+        return
+    work.parent.mkdir(parents=True, exist_ok=True)
+    temporary = work.with_name(f".{work.name}.{os.getpid()}.tmp")
+    with duckdb.connect() as connection:
+        connection.execute(f"attach {text(str(published))} as earlier (read_only)")
+        convert(connection, "earlier", temporary)
+    os.replace(temporary, work)
+
+
+@contextmanager
+def updating(what: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The stages' warehouse, open read-write for a stage that changes it; moods.duckdb is published if the block
+    succeeds. One such stage at a time: another waits up to MOODCAST_LOCK_TIMEOUT seconds."""
+    with exclusive("warehouse", what), connect() as connection:
+        yield connection
+        publish(connection)
 
 
 def _retry_delays(timeout_s: float) -> Iterator[float | None]:
@@ -115,4 +142,4 @@ def require_table(connection: duckdb.DuckDBPyConnection, table: str, remedy: str
         [table],
     ).fetchall()
     if not found:
-        raise NotReadyError(f"The warehouse {settings.database_path()} has no {table} table: {remedy}.")
+        raise NotReadyError(f"The warehouse {settings.work_database_path()} has no {table} table: {remedy}.")

@@ -3,12 +3,14 @@
 Incremental: scores only tracks that are new, whose features changed, or whose prediction came from
 another model version (`--full-refresh` rescores them all), and removes predictions of tracks gone
 from the catalog. `predictions` (one row per track: mood, confidence, the four probabilities,
-model_version, scored_at) changes in one transaction; a killed run changes nothing. Each run then
-publishes it as Parquet in $MOODCAST_HOME/exports/predictions/, for BI tools, and prints how many
-tracks have each mood and, last, how many were scored and skipped, and how fast.
+model_version, scored_at, and the track's name and artist) changes in one transaction; a killed run changes
+nothing. Each run then publishes it as Parquet in $MOODCAST_HOME/exports/predictions/ (and the evaluation
+tables in exports/), publishes $MOODCAST_HOME/moods.duckdb for readers, and prints how many tracks have
+each mood and, last, how many were scored and skipped, and how fast.
 
-One scoring run at a time: another one waits for it, and a run waits for a process holding the
-warehouse file, up to MOODCAST_LOCK_TIMEOUT seconds (default 300); then it stops with exit code 75.
+One scoring run at a time: another one waits for it, and a run waits for another stage changing the
+warehouse, up to MOODCAST_LOCK_TIMEOUT seconds (default 300); then it stops with exit code 75. Readers
+of moods.duckdb never make it wait.
 
 `python -m score --catalog PATH` scores a CSV or Parquet file of tracks (the columns `python -m ingest
 files` takes) instead of track_features. `python -m score track ID_OR_URI_OR_URL` predicts the mood
@@ -29,7 +31,7 @@ from score import track
 from score.catalog import WAREHOUSE_CATALOG, Outcome, mood_counts, score_catalog
 from score.catalog_file import file_catalog
 from score.engines import ENGINES, clear_scratch
-from score.export import export_predictions
+from score.export import export_evaluation, export_predictions
 from score.progress import ProgressBar
 
 log = logging.getLogger("score")
@@ -87,7 +89,7 @@ def score(args: argparse.Namespace, model_version: registry.ModelVersion) -> Non
         try:
             features = model_version.metadata()["features"]
             catalog = file_catalog(args.catalog, features) if args.catalog else WAREHOUSE_CATALOG
-            with warehouse.connect() as connection:
+            with warehouse.updating("scoring run") as connection:
                 outcome = score_catalog(connection, model_version, datetime.now(UTC), catalog,
                                         full_refresh=args.full_refresh, history=args.history, engine=args.engine,
                                         progress=progress)
@@ -95,6 +97,7 @@ def score(args: argparse.Namespace, model_version: registry.ModelVersion) -> Non
                 exported = export_predictions(connection)
                 if exported:
                     log.info("published %s in %.1f s", exported, time.monotonic() - started)
+                export_evaluation(connection)
                 counts = mood_counts(connection)
         finally:
             clear_scratch()

@@ -13,7 +13,7 @@ import pyarrow as pa
 from ingest.files import NO_MAPPING, BatchWriter, checked_batches, resolve_columns, scan_table
 from ingest.landing import FILE_TRACKS_SCHEMA
 from moodcast.errors import BadInputError
-from score.catalog import Catalog
+from score.catalog import NO_NAMES, Catalog
 from score.engines import scratch_dir
 from score.sql import sql_text
 
@@ -48,4 +48,4 @@ def file_catalog(path: Path, features: list[str]) -> Catalog:
         f"(select * exclude (source_row) from read_parquet({sql_text(str(staged))}) "
         "qualify row_number() over (partition by track_id order by source_row desc) = 1)"
     )
-    return Catalog(str(path), relation)
+    return Catalog(str(path), relation, NO_NAMES)

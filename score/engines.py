@@ -1,7 +1,7 @@
 """How predictions are computed and written: a native kernel, the model compiled to SQL, or Keras.
 
-Every engine takes a query of the tracks to score (`track_id`, `features_hash` and the features) and
-hands `insert(relation)` a relation with `track_id`, `features_hash` and the four probabilities;
+Every engine takes a query of the tracks to score (`track_id`, its names, `features_hash` and the features)
+and hands `insert(relation)` a relation with `track_id`, the names, `features_hash` and the four probabilities;
 `insert` gives the statement that writes them to `predictions` (whose view derives mood and confidence).
 
 - The native kernel (score.kernel) is the fastest for moodcast's own models; it computes on Arrow
@@ -55,6 +55,8 @@ SQL_MAX_MULTIPLICATIONS = 500
 ENGINES = ("auto", "kernel", "sql", "keras")
 SCORED_SCHEMA = pa.schema([
     pa.field("track_id", pa.string()),
+    pa.field("track_name", pa.string()),
+    pa.field("artist_name", pa.string()),
     pa.field("features_hash", pa.uint64()),
     *(pa.field(column, pa.float32()) for column in PROBABILITY_COLUMNS),
 ])
@@ -114,7 +116,8 @@ class BatchEngine:
         # Read on a connection of its own (`rows` names no temporary object): this one is busy inserting.
         reader = connection.cursor()
         features = ", ".join(f"{feature}::float as {feature}" for feature in self.features)  # what Keras sees
-        batches = reader.sql(f"select track_id, features_hash, {features} from ({rows})").to_arrow_reader(BATCH_ROWS)
+        batches = reader.sql(f"select track_id, track_name, artist_name, features_hash, {features} "
+                             f"from ({rows})").to_arrow_reader(BATCH_ROWS)
         try:
             with progress.rows("scoring", total) as advance:
                 for chunk in in_background(chunks(bounded_map(self.scored, batches, COMPUTE_THREADS))):
@@ -128,7 +131,8 @@ class BatchEngine:
     def scored(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         probabilities = self.compute([batch.column(feature).to_numpy() for feature in self.features])
         return pa.RecordBatch.from_arrays(
-            [batch.column("track_id"), batch.column("features_hash"), *(pa.array(p) for p in probabilities)],
+            [*(batch.column(name) for name in ("track_id", "track_name", "artist_name", "features_hash")),
+             *(pa.array(p) for p in probabilities)],
             schema=SCORED_SCHEMA,
         )
 

@@ -27,11 +27,12 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def run_command(*args: str, home: Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run `python -m …` as a user would, against the given MOODCAST_HOME."""
-    environment = os.environ | {settings.HOME_VARIABLE: str(home)}
+def run_command(*args: str, home: Path, cwd: Path | None = None,
+                environment: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run `python -m …` as a user would, against the given MOODCAST_HOME, with these environment variables."""
     return subprocess.run(
-        [sys.executable, "-m", *args], env=environment, cwd=cwd or settings.REPO_ROOT,
+        [sys.executable, "-m", *args], env=os.environ | (environment or {}) | {settings.HOME_VARIABLE: str(home)},
+        cwd=cwd or settings.REPO_ROOT,
         capture_output=True, text=True, timeout=600,
     )
 

@@ -32,6 +32,6 @@ def test_every_command_is_in_the_readme(command):
     assert f"python -m {' '.join(command)}" in README
 
 
-@pytest.mark.parametrize("target", ["run", "test", "ingest", "build", "train", "score", "bench"])
+@pytest.mark.parametrize("target", ["run", "test", "ingest", "build", "train", "score", "docs", "bench"])
 def test_every_make_target_is_in_the_readme(target):
     assert f"make {target}" in README

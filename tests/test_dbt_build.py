@@ -1,6 +1,8 @@
 """A real `dbt build` over the landing zone: marts, label conflicts, and data tests that can fail."""
 
 import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import duckdb
@@ -12,7 +14,7 @@ from ingest.landing import FILE_TRACKS_SCHEMA, write_atomically
 from moodcast import settings
 from moodcast.build import dbt_build
 from moodcast.contract import FEATURES
-from tests.conftest import CONFLICTS_CSV, SEED_CSV
+from tests.conftest import CONFLICTS_CSV, SEED_CSV, run_command
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 
@@ -107,3 +109,30 @@ def test_marts_expose_the_ten_contract_features(table):
 
     columns = [row[0] for row in query(f"select column_name from (describe {table})")]
     assert [column for column in columns if column in FEATURES] == list(FEATURES)
+
+
+def test_a_build_waits_for_a_process_holding_the_warehouse_then_exits_75(home):
+    settings.work_database_path().parent.mkdir(parents=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, duckdb; c = duckdb.connect(sys.argv[1]); print('holding', flush=True); "
+         "sys.stdin.readline()", str(settings.work_database_path())],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "holding\n"
+        result = run_command("moodcast.build", home=home, environment={settings.LOCK_TIMEOUT_VARIABLE: "1"})
+    finally:
+        holder.communicate("\n", timeout=30)
+
+    assert result.returncode == 75
+    assert "retrying for up to 1 s (MOODCAST_LOCK_TIMEOUT)" in result.stderr
+    assert result.stderr.splitlines()[-1].startswith(f"error: The warehouse {settings.work_database_path()} is locked")
+    assert "Traceback" not in result.stderr
+
+
+def test_a_reader_of_the_published_warehouse_does_not_hold_up_a_build():
+    ingest_file(SEED_CSV, NOW)
+    assert dbt_build([]) == 0
+
+    with duckdb.connect(str(settings.database_path()), read_only=True) as reader:
+        assert dbt_build([]) == 0
+        assert reader.execute("select count(*) from track_features").fetchall() == [(686,)]

@@ -15,7 +15,7 @@ from tests.conftest import QUICK_TRAINING, SEED_CSV, run_command, run_ok
 
 
 def query(sql: str, parameters: list | None = None) -> list[tuple]:
-    with duckdb.connect(str(settings.database_path()), read_only=True) as connection:
+    with duckdb.connect(str(settings.work_database_path()), read_only=True) as connection:
         return connection.execute(sql, parameters).fetchall()
 
 
@@ -117,7 +117,7 @@ def test_without_a_model_scoring_says_to_train_first(trained):
 def test_a_catalog_missing_a_feature_is_refused_and_predictions_are_kept(trained):
     run_ok("score", home=trained)
     before = query("select * from predictions order by track_id")
-    with duckdb.connect(str(settings.database_path())) as connection:
+    with duckdb.connect(str(settings.work_database_path())) as connection:
         connection.execute("create or replace table track_features as select * exclude (tempo) from track_features")
 
     result = run_command("score", home=trained)
@@ -128,7 +128,7 @@ def test_a_catalog_missing_a_feature_is_refused_and_predictions_are_kept(trained
 
 
 def test_an_empty_catalog_is_refused(trained):
-    with duckdb.connect(str(settings.database_path())) as connection:
+    with duckdb.connect(str(settings.work_database_path())) as connection:
         connection.execute("delete from track_features")
 
     result = run_command("score", home=trained)
@@ -139,7 +139,7 @@ def test_an_empty_catalog_is_refused(trained):
 
 def test_a_reader_of_the_old_predictions_is_never_shown_a_partial_table(trained):
     run_ok("score", home=trained)
-    with duckdb.connect(str(settings.database_path())) as connection:
+    with duckdb.connect(str(settings.work_database_path())) as connection:
         reader = connection.cursor()
         reader.begin()
         before = reader.execute("select count(*), max(scored_at) from predictions").fetchall()

@@ -19,7 +19,7 @@ def score_and_export(run: int = 0, **options):
 
 
 def warehouse_counts() -> list[tuple]:
-    with duckdb.connect(str(settings.database_path()), read_only=True) as connection:
+    with duckdb.connect(str(settings.work_database_path()), read_only=True) as connection:
         return connection.execute("select mood, count(*) from predictions group by mood order by mood").fetchall()
 
 

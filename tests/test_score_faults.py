@@ -20,7 +20,7 @@ COPIES = 500  # the 686 seed tracks this many times: long enough a write to be c
 
 
 def checksum() -> list[tuple]:
-    with duckdb.connect(str(settings.database_path()), read_only=True) as connection:
+    with duckdb.connect(str(settings.work_database_path()), read_only=True) as connection:
         return connection.execute(
             "select count(*), sum(hash(track_id, mood, p_calm, p_sad, model_version, scored_at)) from predictions"
         ).fetchall()
@@ -53,7 +53,7 @@ def scored(trained):
 
 def test_a_run_killed_while_writing_leaves_the_predictions_as_they_were_and_the_next_completes(scored):
     before = checksum()
-    with duckdb.connect(str(settings.database_path())) as connection:
+    with duckdb.connect(str(settings.work_database_path())) as connection:
         connection.execute(
             "create or replace table track_features as select t.track_id || lpad(copy::varchar, 4, '0') as track_id,"
             " t.* exclude (track_id, tempo), t.tempo + copy / 1000 as tempo"
@@ -78,20 +78,20 @@ def test_scoring_waits_for_a_reader_holding_the_warehouse_then_gives_up(scored, 
     monkeypatch.setenv(settings.LOCK_TIMEOUT_VARIABLE, "1")
     before = checksum()
 
-    with duckdb.connect(str(settings.database_path()), read_only=True):
+    with duckdb.connect(str(settings.work_database_path()), read_only=True):
         result = run_command("score", home=scored)
 
     assert result.returncode == 75
     assert "retrying for up to 1 s (MOODCAST_LOCK_TIMEOUT)" in result.stderr
     message = result.stderr.splitlines()[-1]
-    assert message.startswith(f"error: The warehouse {settings.database_path()} is locked by another process")
+    assert message.startswith(f"error: The warehouse {settings.work_database_path()} is locked by another process")
     assert f"(PID {os.getpid()})" in message and "waited 1 s (MOODCAST_LOCK_TIMEOUT)" in message
-    assert "close the other session" in message and "Nothing was changed." in message
+    assert "close the session that opened it" in message and "Nothing was changed." in message
     assert checksum() == before
 
 
 def test_scoring_goes_on_once_the_reader_lets_go(scored):
-    reader = duckdb.connect(str(settings.database_path()), read_only=True)
+    reader = duckdb.connect(str(settings.work_database_path()), read_only=True)
     run = start_scoring(scored, "--full-refresh", timeout_s=120)
     wait_for_line(run, "is locked by another process; retrying")
 

@@ -23,12 +23,12 @@ def score(run: int = 0, model: registry.ModelVersion | None = None, **options) -
 
 
 def query(sql: str, parameters: list | None = None) -> list[tuple]:
-    with duckdb.connect(str(settings.database_path()), read_only=True) as connection:
+    with duckdb.connect(str(settings.work_database_path()), read_only=True) as connection:
         return connection.execute(sql, parameters).fetchall()
 
 
 def change(*statements: str) -> None:
-    with duckdb.connect(str(settings.database_path())) as connection:
+    with duckdb.connect(str(settings.work_database_path())) as connection:
         for sql in statements:
             connection.execute(sql)
 

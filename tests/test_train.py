@@ -230,7 +230,7 @@ def test_a_version_whose_run_cannot_be_recorded_is_not_left_behind(trained):
     before = [model.version for model in registry.versions()]
     holder = subprocess.Popen(
         [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-         "print('holding', flush=True); time.sleep(120)", str(trained / "moods.duckdb")],
+         "print('holding', flush=True); time.sleep(120)", str(settings.work_database_path())],
         stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "holding"
@@ -243,6 +243,6 @@ def test_a_version_whose_run_cannot_be_recorded_is_not_left_behind(trained):
 
     assert result.returncode == 75, result.stderr
     assert [model.version for model in registry.versions()] == before
-    with duckdb.connect(str(trained / "moods.duckdb"), read_only=True) as connection:
+    with duckdb.connect(str(settings.work_database_path()), read_only=True) as connection:
         recorded = {version for (version,) in connection.execute("select model_version from model_runs").fetchall()}
     assert recorded == set(before)

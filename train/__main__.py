@@ -27,6 +27,7 @@ import tensorflow as tf
 from ingest.mapping import ColumnMapping, read_mapping
 from moodcast import cli, registry, settings, warehouse
 from moodcast.contract import CLASSES, FEATURES
+from score.export import export_evaluation
 from score.kernel_weights import save_kernel_weights
 from train import compare, reproduce
 from train.config import TrainConfig, add_arguments, from_arguments
@@ -35,7 +36,7 @@ from train.evaluate import evaluate
 from train.labelled_file import LabelledFile, read_labelled
 from train.model import predict_probabilities
 from train.report import evaluation_report, markdown_report, save_pictures, save_reliability, text_report
-from train.runs import Measured, record_evaluation, record_run
+from train.runs import Measured, record_evaluation, record_promotion, record_run
 from train.training import TrainingOutcome, train_and_evaluate
 
 log = logging.getLogger("train")
@@ -82,7 +83,8 @@ def parse_args() -> argparse.Namespace:
 
 
 def load_examples() -> Examples:
-    with warehouse.connect(read_only=True) as connection:
+    # Under the writers' lock, so a build starting meanwhile waits rather than finding the file open.
+    with warehouse.exclusive("warehouse", "training run"), warehouse.connect(read_only=True) as connection:
         warehouse.require_table(connection, "training_examples", "run `make build` first")
         return read_examples(connection)
 
@@ -144,7 +146,7 @@ def train(config: TrainConfig, promote: bool) -> None:
     published = registry.publish(staging, version)
     metrics = described["metrics"]
     try:
-        with warehouse.connect() as connection:
+        with warehouse.updating("training run") as connection:
             record_run(
                 connection,
                 {
@@ -159,13 +161,17 @@ def train(config: TrainConfig, promote: bool) -> None:
                 {"holdout": Measured(outcome.holdout, created_at),
                  "cross_validation": Measured(outcome.cv.out_of_fold, created_at)},
             )
+            if promote:
+                record_promotion(connection, version, datetime.now(UTC))
+            export_evaluation(connection)
     except BaseException:
         shutil.rmtree(published.path)
         raise
+    if promote:
+        registry.promote(version)
     print(text_report(version, outcome, described["data"]["fingerprint"]))
     print(f"\nexported {published.path} ({', '.join(sorted(p.name for p in published.path.iterdir()))})")
     if promote:
-        registry.promote(version)
         print(f"{version} is now the current model")
     else:
         print(f"the current model is still {registry.current().version}; `python -m train promote {version}` to use it")
@@ -182,9 +188,10 @@ def evaluate_version(labels: Path, mapping_file: Path | None, version: str | Non
     picture = settings.reports_dir() / "evaluations" / f"{model.version}-{labelled.name.replace('@', '-')}.png"
     picture.parent.mkdir(parents=True, exist_ok=True)
     save_reliability(evaluation, picture, f"model {model.version} on {labelled.path.name}")
-    with warehouse.connect() as connection:
+    with warehouse.updating("model evaluation") as connection:
         record_evaluation(connection, model.version, labelled.name,
                           Measured(evaluation, datetime.now(UTC), str(labelled.path), sum(labelled.left_out.values())))
+        export_evaluation(connection)
     print(evaluation_report(model.version, labelled, evaluation))
     print(f"\nreliability plot: {picture}")
     print(f"recorded as evaluated_on = '{labelled.name}' in model_evaluations, model_metrics and model_confusion")
@@ -227,7 +234,9 @@ def main() -> None:
     elif args.command == "evaluate":
         evaluate_version(args.labels, args.mapping, args.model)
     elif args.command == "promote":
-        promoted = registry.promote(args.version)
+        with warehouse.updating("model promotion") as connection:
+            promoted = registry.promote(args.version)
+            record_promotion(connection, promoted.version, datetime.now(UTC))
         print(f"{promoted.version} is now the current model")
     else:
         train(from_arguments(args), promote=not args.no_promote)

@@ -4,7 +4,9 @@
 - `model_evaluations`: per version × evaluation: the headline figures of each (holdout, cross_validation,
   and `<file>@<fingerprint>` for every labelled file `train evaluate` measured the version on);
 - `model_metrics`: per version × evaluation × mood: precision, recall, f1, support;
-- `model_confusion`: per version × evaluation × true mood × predicted mood: the number of tracks.
+- `model_confusion`: per version × evaluation × true mood × predicted mood: the number of tracks;
+- `model_promotions`: one row each time a version became the current model, and the view `current_model`:
+  the last promoted version's model_runs row, so SQL can tell which model scoring uses.
 """
 
 import json
@@ -52,6 +54,12 @@ create table if not exists model_confusion (
     model_version varchar, evaluated_on varchar, true_mood varchar, predicted_mood varchar, tracks integer,
     primary key (model_version, evaluated_on, true_mood, predicted_mood)
 );
+create table if not exists model_promotions (model_version varchar not null, promoted_at timestamptz not null);
+create or replace view current_model as
+select r.*, p.promoted_at
+from model_runs r
+join (select model_version, promoted_at from model_promotions order by promoted_at desc limit 1) p
+    using (model_version);
 """
 
 
@@ -119,3 +127,8 @@ def insert_evaluations(connection: duckdb.DuckDBPyConnection, version: str, eval
     # Each dict's keys are in its table's column order.
     for table, rows in (("model_evaluations", headline), ("model_metrics", metrics), ("model_confusion", confusion)):
         connection.from_arrow(rows).insert_into(table)
+
+
+def record_promotion(connection: duckdb.DuckDBPyConnection, version: str, promoted_at: datetime) -> None:
+    ensure_tables(connection)
+    connection.execute("insert into model_promotions values (?, ?)", [version, promoted_at])

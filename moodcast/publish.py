@@ -1,0 +1,104 @@
+"""Publish `$MOODCAST_HOME/moods.duckdb`: the read-only snapshot of the warehouse that readers open.
+
+The stages write `work/moods.duckdb`, which only they open. When a stage succeeds it copies that
+file to a temporary one next to `moods.duckdb` and renames it into place. Readers therefore never
+hold a file a stage needs (DuckDB's lock would stop the stage), and never see a half-written one: a
+reader that opens `moods.duckdb` gets the last published snapshot, whole; one that has it open keeps
+reading the snapshot it opened (the rename leaves that file intact until it closes it).
+
+The work file is created in DuckDB's v1.0.0 storage format, which every DuckDB from 1.0 on opens
+(the CLI, node-api, JDBC in BI tools), so publishing is a copy of its bytes once checkpointed, a
+tenth of the time of copying it table by table (docs/performance.md). A work file in another format
+(written by hand with `dbt build`, or an earlier moodcast's) is converted table by table instead.
+The descriptions dbt has of the tables the stages write (dbt_project/models/stage_tables/) become
+their comments, which BI tools show.
+"""
+
+import json
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+
+import duckdb
+
+from moodcast import settings
+
+log = logging.getLogger("moodcast.publish")
+
+# The oldest storage format that holds everything moodcast writes; DuckDB 1.0 and later read it.
+STORAGE_VERSION = "v1.0.0"
+# dbt's source for the tables train and score write: dbt cannot persist a source's docs itself.
+STAGE_TABLES_SOURCE = "moodcast"
+
+
+def publish(connection: duckdb.DuckDBPyConnection) -> None:
+    """Publish the work database `connection` has open (read-write, as the only writer) to moods.duckdb."""
+    started = time.monotonic()
+    target = settings.database_path()
+    describe_stage_tables(connection)
+    # What closing the connection would write to the work file lands now: the file is complete on its own,
+    # and a later run that changes nothing finds the snapshot up to date.
+    connection.execute("checkpoint")
+    if up_to_date(target):
+        log.info("%s is up to date", target)
+        return
+    temporary = target.with_name(f".{target.name}.tmp")
+    for leftover in (temporary, temporary.with_name(temporary.name + ".wal")):
+        leftover.unlink(missing_ok=True)  # from a publication that was killed half-way
+    (work, tags), = connection.execute(
+        "select database_name, tags from duckdb_databases() where database_name = current_database()").fetchall()
+    if tags.get("storage_version") == f"{STORAGE_VERSION}+":
+        shutil.copyfile(settings.work_database_path(), temporary)
+    else:
+        convert(connection, work, temporary)
+    os.replace(temporary, target)
+    log.info("published %s (%.0f MB) in %.1f s", target, target.stat().st_size / 1e6, time.monotonic() - started)
+
+
+def convert(connection: duckdb.DuckDBPyConnection, database: str, path: Path) -> None:
+    """Copy the attached `database`, table by table, into a new file at `path` in STORAGE_VERSION's format."""
+    connection.execute(f"attach {text(str(path))} as converted (storage_version '{STORAGE_VERSION}')")
+    try:
+        connection.execute(f'copy from database "{database}" to converted')
+    finally:
+        connection.execute("detach converted")  # checkpoints: the file is complete, with no WAL beside it
+
+
+def up_to_date(target: Path) -> bool:
+    """Published after the work database (and its WAL) last changed: a run that changed nothing copies nothing."""
+    if not target.exists():
+        return False
+    work = settings.work_database_path()
+    published = target.stat().st_mtime_ns
+    return all(not path.exists() or path.stat().st_mtime_ns < published
+               for path in (work, work.with_name(work.name + ".wal")))
+
+
+def describe_stage_tables(connection: duckdb.DuckDBPyConnection) -> None:
+    """Comment the stage tables and their columns with dbt's descriptions of them, where they differ."""
+    manifest = settings.dbt_dir() / "target" / "manifest.json"
+    if not manifest.is_file():
+        return  # no `make build` yet: nothing describes them
+    sources = [source for source in json.loads(manifest.read_text())["sources"].values()
+               if source["source_name"] == STAGE_TABLES_SOURCE]
+    relations = {name: (kind, comment) for name, kind, comment in connection.execute(
+        "select table_name, 'table', comment from duckdb_tables() where database_name = current_database() "
+        "union all select view_name, 'view', comment from duckdb_views() where database_name = current_database()"
+    ).fetchall()}
+    columns = {(table, column): comment for table, column, comment in connection.execute(
+        "select table_name, column_name, comment from duckdb_columns() where database_name = current_database()"
+    ).fetchall()}
+    for source in (source for source in sources if source["name"] in relations):
+        name, (kind, comment) = source["name"], relations[source["name"]]
+        if comment != source["description"]:
+            connection.execute(f'comment on {kind} "{name}" is {text(source["description"])}')
+        for column in source["columns"].values():
+            if columns.get((name, column["name"]), column["description"]) != column["description"]:
+                connection.execute(f'comment on column "{name}"."{column["name"]}" is {text(column["description"])}')
+
+
+def text(value: str) -> str:
+    """A VARCHAR literal: ATTACH and COMMENT ON take no parameters."""
+    return "'" + value.replace("'", "''") + "'"
