@@ -5,6 +5,7 @@ import sys
 from collections.abc import Callable
 
 from moodcast.errors import EXIT_INTERNAL, MoodcastError
+from moodcast.secrets import ScrubbingFilter, scrub
 
 log = logging.getLogger("moodcast")
 
@@ -17,6 +18,8 @@ def configure_logging(quiet: bool = False) -> None:
         datefmt="%Y-%m-%dT%H:%M:%S%z",
         stream=sys.stderr,
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(ScrubbingFilter())  # on the handler: records of every logger pass through it
 
 
 def run(main: Callable[[], None]) -> None:
@@ -24,7 +27,7 @@ def run(main: Callable[[], None]) -> None:
     try:
         main()
     except MoodcastError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {scrub(str(error))}", file=sys.stderr)
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
