@@ -284,18 +284,17 @@ def parse_mood(mood_text: pl.Expr, mapping: ColumnMapping) -> tuple[pl.Expr, str
 
 
 def landed_value(feature: str, value: pl.Expr) -> pl.Expr:
-    return value.round(0).cast(pl.Int64) if feature == "length" else value
+    """The value as it lands: `length` rounded to whole milliseconds (null when it overflows an integer)."""
+    return value.round(0).cast(pl.Int64, strict=False) if feature == "length" else value
 
 
 def feature_conditions(feature: str, blank: pl.Expr, value: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """(missing, not a number, out of range): the checks on one feature, in the order they are reported."""
+    """(missing, not a number, out of range): the checks on one feature, in the order they are reported.
+
+    The range is checked on the value as it lands (a length of 0.4 ms lands as 0), before it is cast."""
     valid = FEATURE_RANGES[feature]
-    out_of_range = pl.lit(False)
-    if valid.low is not None:
-        out_of_range = out_of_range | ((value < valid.low) if valid.low_inclusive else (value <= valid.low))
-    if valid.high is not None:
-        out_of_range = out_of_range | (value > valid.high)
-    return blank, value.is_null() | ~value.is_finite(), out_of_range
+    landed = value.round(0) if feature == "length" else value
+    return blank, value.is_null() | value.is_nan(), ~landed.is_between(valid.low, valid.high)
 
 
 def feature_problem(feature: str, text: pl.Expr, value: pl.Expr) -> pl.Expr:

@@ -3,15 +3,18 @@
 Makes sure the landing zone exists first (dbt's sources need a file behind every glob) and
 hands dbt the absolute MOODCAST_HOME, so the views it creates work from any directory.
 Extra arguments go to dbt, e.g. `python -m moodcast.build --select track_features`.
+A failing data test exits with EXIT_DATA_TEST_FAILED, naming the test and the rows it found.
 """
 
 import os
-import subprocess
 import sys
+import time
 from pathlib import Path
 
 from ingest.landing import ensure_landing_zone
 from moodcast import settings
+from moodcast.child_process import run_child
+from moodcast.dbt_failures import build_exit_code
 
 
 def dbt_build(extra_args: list[str]) -> int:
@@ -22,7 +25,9 @@ def dbt_build(extra_args: list[str]) -> int:
     if not sys.stdout.isatty():
         command.append("--no-use-colors")  # colour codes are noise in cron mail and CI logs
     environment = os.environ | {settings.HOME_VARIABLE: str(settings.home())}
-    return subprocess.run(command, env=environment, cwd=settings.DBT_PROJECT_DIR).returncode
+    started = time.time()
+    returncode = run_child(command, env=environment, cwd=settings.DBT_PROJECT_DIR)
+    return build_exit_code(returncode, started)
 
 
 if __name__ == "__main__":

@@ -108,7 +108,7 @@ def test_unusable_rows_are_rejected_with_a_reason_and_nothing_is_lost(tmp_path):
         2: "track id is not a Spotify track ID, URI or URL: 'not-a-track'",
         3: "energy is not a number: 'loud'",
         4: "tempo is missing",
-        5: "valence is out of range (0.0 ≤ value ≤ 1.0): 1.7",
+        5: "valence is out of range (0 ≤ value ≤ 1): 1.7",
         6: "mood is not one of Calm, Energetic, Happy, Sad: 'Grumpy'",
     }
     assert result.accepted + result.rejected == len(rows)
@@ -124,7 +124,7 @@ def test_a_row_with_several_problems_lists_them_all(tmp_path):
     reason = pq.read_table(source_dir("file_rejects") / result.landed.name).column("reason")[0].as_py()
     assert reason.split("; ") == [
         "track id is not a Spotify track ID, URI or URL: 'x'",
-        "danceability is out of range (0.0 ≤ value ≤ 1.0): -1",
+        "danceability is out of range (0 ≤ value ≤ 1): -1",
         "mood is not one of Calm, Energetic, Happy, Sad: '?'",
     ]
 
@@ -178,3 +178,35 @@ def test_a_missing_file_is_named(tmp_path, home):
 
     assert result.returncode == 2
     assert f"{tmp_path / 'nowhere.csv'}: no such file" in result.stderr
+
+
+@pytest.mark.parametrize(("column", "value", "reason"), [
+    ("tempo", "1e39", "tempo is out of range (0 ≤ value ≤ 300): 1e39"),
+    ("loudness", "-1e308", "loudness is out of range (-70 ≤ value ≤ 5): -1e308"),
+    ("length", "1e18", "length is out of range (1 ≤ value ≤ 21,600,000): 1e18"),
+    ("length", "0.4", "length is out of range (1 ≤ value ≤ 21,600,000): 0.4"),  # lands as 0
+    ("length", "1e30", "length is out of range (1 ≤ value ≤ 21,600,000): 1e30"),  # beyond any integer
+    ("length", "9223372036854775808", "length is out of range (1 ≤ value ≤ 21,600,000): 9223372036854775808"),
+    ("tempo", "inf", "tempo is out of range (0 ≤ value ≤ 300): inf"),
+])
+def test_a_value_beyond_its_documented_bounds_is_rejected_and_the_other_rows_land(tmp_path, column, value, reason):
+    good = {"id": track_id(1), **FEATURES_ROW}
+    source = write_csv(tmp_path / "hostile.csv", [good, {**good, "id": track_id(2), column: value}])
+
+    result = ingest_file(source, NOW)
+
+    rejects = pq.read_table(source_dir("file_rejects") / result.landed.name)
+    assert rejects.column("reason").to_pylist() == [reason]
+    assert landed_rows("files")["track_id"].to_list() == [track_id(1)]
+
+
+def test_a_parquet_length_beyond_int64_rejects_its_row_only(tmp_path):
+    source = tmp_path / "huge.parquet"
+    numbers = {feature: [float(value)] * 2 for feature, value in FEATURES_ROW.items() if feature != "length"}
+    pl.DataFrame({"id": [track_id(1), track_id(2)], "length": [200_000, 2**64 - 1], **numbers},
+                 schema_overrides={"length": pl.UInt64}).write_parquet(source)
+
+    result = ingest_file(source, NOW)
+
+    assert (result.accepted, result.rejected) == (1, 1)
+    assert landed_rows("files")["length"].to_list() == [200_000]
