@@ -8,16 +8,18 @@ A failing data test exits with EXIT_DATA_TEST_FAILED, naming the test and the ro
 
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from ingest.landing import ensure_landing_zone
-from moodcast import settings
+from moodcast import cli, settings
 from moodcast.child_process import run_child
 from moodcast.dbt_failures import build_exit_code
 
 
 def dbt_build(extra_args: list[str]) -> int:
+    require_writable(settings.home())
     ensure_landing_zone()
     dbt = Path(sys.executable).with_name("dbt")
     command = [str(dbt), "build", "--project-dir", str(settings.DBT_PROJECT_DIR),
@@ -30,5 +32,24 @@ def dbt_build(extra_args: list[str]) -> int:
     return build_exit_code(returncode, started)
 
 
+def require_writable(home: Path) -> None:
+    """Raise OSError now if the warehouse cannot be written (read-only, no permission): dbt would say so
+    only in tracebacks."""
+    home.mkdir(parents=True, exist_ok=True)
+    try:
+        with tempfile.TemporaryFile(dir=home):
+            pass
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, str(home)) from error  # the folder, not the probe's name
+    database = settings.database_path()
+    if database.exists():
+        os.close(os.open(database, os.O_WRONLY))
+
+
+def main() -> None:
+    if exit_code := dbt_build(sys.argv[1:]):
+        sys.exit(exit_code)
+
+
 if __name__ == "__main__":
-    sys.exit(dbt_build(sys.argv[1:]))
+    cli.run(main)

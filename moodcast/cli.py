@@ -4,7 +4,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from moodcast.errors import EXIT_INTERNAL, MoodcastError
+from moodcast.errors import EXIT_INTERNAL, MoodcastError, storage_failure
 from moodcast.secrets import ScrubbingFilter, scrub
 
 log = logging.getLogger("moodcast")
@@ -32,7 +32,10 @@ def run(main: Callable[[], None]) -> None:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
-    except Exception:
+    except Exception as error:
+        if (failure := storage_failure(error)) is not None:  # a full or read-only disk is no bug: one line says so
+            print(f"error: {scrub(str(failure))}", file=sys.stderr)
+            sys.exit(failure.exit_code)
         log.exception("internal error: please report it with the lines above")
         sys.exit(EXIT_INTERNAL)
     sys.exit(0)

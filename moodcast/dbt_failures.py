@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 
 from moodcast import settings
-from moodcast.errors import EXIT_DATA_TEST_FAILED, EXIT_INTERNAL
+from moodcast.errors import EXIT_DATA_TEST_FAILED, EXIT_INTERNAL, storage_failure
 from moodcast.secrets import scrub
 
 RUN_RESULTS = settings.DBT_PROJECT_DIR / "target" / "run_results.json"
@@ -23,7 +23,12 @@ def build_exit_code(dbt_returncode: int, started: float) -> int:
     """moodcast's exit code for dbt's (0 ok, 1 a model or test failed, 2 dbt itself failed; 128 + N a signal)."""
     if dbt_returncode != 1:
         return EXIT_INTERNAL if dbt_returncode == 2 else dbt_returncode
-    failed = failed_tests(RUN_RESULTS, started)
+    results = run_results(RUN_RESULTS, started)
+    for result in results:  # a full disk fails a model, not a test: say so in one line
+        if result["status"] == "error" and (failure := storage_failure(RuntimeError(result["message"] or ""))):
+            print(f"error: {scrub(str(failure))}", file=sys.stderr)
+            return failure.exit_code
+    failed = [result for result in results if result["unique_id"].startswith("test.") and result["status"] == "fail"]
     if not failed:
         return EXIT_INTERNAL  # a model failed to build: dbt's log above says which
     print("\n".join(["error: the build stopped at failing data tests; the marts downstream of them keep their "
@@ -34,11 +39,10 @@ def build_exit_code(dbt_returncode: int, started: float) -> int:
     return EXIT_DATA_TEST_FAILED
 
 
-def failed_tests(run_results: Path, started: float) -> list[dict]:
-    if not run_results.exists() or run_results.stat().st_mtime < started:
+def run_results(path: Path, started: float) -> list[dict]:
+    if not path.exists() or path.stat().st_mtime < started:
         return []  # dbt stopped before writing this run's results
-    results = json.loads(run_results.read_text())["results"]
-    return [result for result in results if result["unique_id"].startswith("test.") and result["status"] == "fail"]
+    return json.loads(path.read_text())["results"]
 
 
 def describe(test: dict) -> str:

@@ -16,6 +16,7 @@ probabilities, so the view computes them as it reads: storing them made the whol
 The predictions come from one of score.engines: a native kernel, the model compiled to SQL, or Keras.
 """
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -258,7 +259,8 @@ def score_catalog(
             append_history(connection, run_id)
         connection.commit()
     except BaseException:
-        connection.rollback()
+        with contextlib.suppress(duckdb.TransactionException):  # a failed commit has ended the transaction
+            connection.rollback()
         raise
     return Outcome(scoring, skipped, removed, scorer.name, time.monotonic() - started)
 
