@@ -1,8 +1,8 @@
 """Land CSV or Parquet files of tracks with audio features (`python -m ingest files PATH…`).
 
 Every input row ends up in exactly one place: the file's landed tracks, or its rejects with
-the reason. The landed file is named after the input's content hash, so ingesting the same
-file twice changes nothing, and a new version of a file replaces the old one's rows.
+the reason. The landed file is named after a hash of the input's path and content, so ingesting the
+same file twice changes nothing, and a new version of a file replaces the rows its path landed before.
 
 Files are read lazily and landed in batches, so memory stays bounded whatever their size. Numbers
 stored as numbers (Parquet doubles and integers) are taken as they are; everything else is checked as
@@ -68,12 +68,15 @@ def ingest_file(path: Path, ingested_at: datetime, mapping: ColumnMapping = NO_M
     """Validate one input file and land its accepted rows and its rejects."""
     path = path.resolve()
     digest = file_sha256(path)
-    landing_key = hashlib.sha256((digest + mapping.fingerprint).encode()).hexdigest() if mapping.fingerprint else digest
+    # Each source path has its own lineage: the same content at two paths lands twice, and a new version
+    # of one replaces only what that path landed.
+    landing_key = hashlib.sha256("\0".join([digest, str(path), mapping.fingerprint]).encode()).hexdigest()
     landed_name = f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', path.stem)}-{landing_key[:12]}.parquet"
     tracks_path = source_dir("files") / landed_name
     rejects_path = source_dir("file_rejects") / landed_name
     ensure_landing_zone()
     if tracks_path.exists() and rejects_path.exists():
+        remove_superseded(path, keep=landed_name)  # a run stopped between landing and removing left them
         return IngestResult(path, tracks_path, row_count(tracks_path), row_count(rejects_path), unchanged=True)
 
     table = scan_table(path)

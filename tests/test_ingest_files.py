@@ -2,15 +2,21 @@
 
 import csv
 import json
+import os
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
 from ingest.files import ingest_file
 from ingest.landing import FILE_REJECTS_SCHEMA, FILE_TRACKS_SCHEMA, source_dir
+from moodcast import settings
 from moodcast.errors import BadInputError
 from tests.conftest import SEED_CSV, run_command
 
@@ -210,3 +216,65 @@ def test_a_parquet_length_beyond_int64_rejects_its_row_only(tmp_path):
 
     assert (result.accepted, result.rejected) == (1, 1)
     assert landed_rows("files")["length"].to_list() == [200_000]
+
+
+def test_the_same_file_in_two_folders_has_a_lineage_each(tmp_path):
+    first, second = tmp_path / "a" / "tracks.csv", tmp_path / "b" / "tracks.csv"
+    for path in (first, second):
+        path.parent.mkdir()
+        write_csv(path, [{"id": track_id(1), **FEATURES_ROW}])
+    ingest_file(first, NOW)
+
+    assert not ingest_file(second, NOW).unchanged  # never landed from b/: it lands now
+    write_csv(first, [{"id": track_id(2), **FEATURES_ROW}])
+    ingest_file(first, NOW)
+
+    assert sorted(landed_rows("files")["source_file"].to_list()) == [str(first), str(second)]
+
+
+def test_a_rerun_finishes_a_replacement_a_crash_interrupted(tmp_path):
+    source = tmp_path / "catalog.csv"
+    write_csv(source, [{"id": track_id(1), **FEATURES_ROW}])
+    old = ingest_file(source, NOW).landed
+    kept = {folder: (source_dir(folder) / old.name).read_bytes() for folder in ("files", "file_rejects")}
+    write_csv(source, [{"id": track_id(1), **FEATURES_ROW, "energy": "0.9"}])
+    ingest_file(source, NOW)
+    for folder, content in kept.items():  # as if the run had died before removing the old version
+        (source_dir(folder) / old.name).write_bytes(content)
+
+    assert ingest_file(source, NOW).unchanged
+
+    assert landed_rows("files")["energy"].to_list() == [0.9]
+    assert not (source_dir("file_rejects") / old.name).exists()
+
+
+def test_a_track_in_two_files_of_one_command_takes_the_later_arguments_features(tmp_path, home):
+    early, late = tmp_path / "z-early.csv", tmp_path / "a-late.csv"  # the later argument sorts first
+    write_csv(early, [{"id": track_id(1), **FEATURES_ROW, "energy": "0.1"}])
+    write_csv(late, [{"id": track_id(1), **FEATURES_ROW, "energy": "0.9"}])
+
+    run_command("ingest", "files", str(early), str(late), home=home)
+    assert run_command("moodcast.build", home=home).returncode == 0
+
+    with duckdb.connect(str(home / "moods.duckdb"), read_only=True) as connection:
+        assert connection.execute("select energy from track_features").fetchall() == [(0.9,)]
+
+
+def test_two_ingests_of_one_big_file_at_once_both_finish(tmp_path, home):
+    big = tmp_path / "big.csv"
+    seed = pl.read_csv(SEED_CSV)
+    pl.concat([seed] * 600).with_columns(  # 411,600 rows: long enough to overlap
+        pl.format("{}", pl.int_range(pl.len()).cast(pl.String).str.zfill(22)).alias("id")
+    ).write_csv(big)
+    environment = os.environ | {settings.HOME_VARIABLE: str(home)}
+    command = [sys.executable, "-m", "ingest", "files", str(big)]
+    first = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list((home / "landing" / "files").glob(".*.tmp")) and time.monotonic() < deadline:
+        time.sleep(0.02)  # until the first is writing
+    second = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
+    first_out, first_err = first.communicate(timeout=300)
+
+    assert (first.returncode, second.returncode) == (0, 0), first_err + second.stderr
+    assert "unchanged since it was landed" in second.stdout
+    assert pl.read_parquet(home / "landing" / "files" / "*.parquet").height == 411_600
