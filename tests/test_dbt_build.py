@@ -13,7 +13,7 @@ from moodcast import settings
 from moodcast.build import dbt_build
 from moodcast.contract import FEATURES
 from moodcast.errors import EXIT_DATA_TEST_FAILED
-from tests.conftest import CONFLICTS_CSV, SEED_CSV
+from tests.conftest import CONFLICTS_CSV, SEED_CSV, run_ok
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 
@@ -118,3 +118,13 @@ def test_marts_expose_the_ten_contract_features(table):
 
     columns = [row[0] for row in query(f"select column_name from (describe {table})")]
     assert [column for column in columns if column in FEATURES] == list(FEATURES)
+
+
+def test_a_home_whose_path_has_a_quote_builds(tmp_path):
+    home = tmp_path / "it's home"
+    run_ok("ingest", "files", str(SEED_CSV), home=home)
+
+    run_ok("moodcast.build", home=home)
+
+    with duckdb.connect(str(home / "moods.duckdb"), read_only=True) as connection:
+        assert connection.execute("select count(*) from track_features").fetchall() == [(686,)]
