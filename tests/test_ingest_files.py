@@ -278,3 +278,90 @@ def test_two_ingests_of_one_big_file_at_once_both_finish(tmp_path, home):
     assert (first.returncode, second.returncode) == (0, 0), first_err + second.stderr
     assert "unchanged since it was landed" in second.stdout
     assert pl.read_parquet(home / "landing" / "files" / "*.parquet").height == 411_600
+
+
+HEADER = "id,length,danceability,acousticness,energy,instrumentalness,liveness,valence,loudness,speechiness,tempo"
+
+
+def row(number: int) -> str:
+    return f"{track_id(number)},200000,0.5,0.5,0.5,0.1,0.1,0.5,-7.5,0.05,120"
+
+
+def test_a_row_with_too_many_fields_is_rejected_with_its_line_and_the_others_land(tmp_path):
+    source = tmp_path / "ragged.csv"
+    source.write_text("\n".join([HEADER, row(1), f'"{track_id(9)}","a\nb",x', f"{row(2)},extra", row(3)]) + "\n")
+
+    result = ingest_file(source, NOW)
+
+    rejects = pq.read_table(source_dir("file_rejects") / result.landed.name).to_pylist()
+    assert [(r["source_row"], r["reason"]) for r in rejects] == [
+        (2, "length is not a number: 'a\nb'; danceability is not a number: 'x'; " + "; ".join(
+            f"{feature} is missing" for feature in list(FEATURES_ROW)[2:])),
+        (3, "line 5 has 12 fields, the header 11: a stray delimiter, or a value with a comma that needs quotes"),
+    ]
+    assert landed_rows("files")["track_id"].to_list() == [track_id(1), track_id(3)]
+
+
+def test_a_quote_never_closed_is_refused_with_its_line(tmp_path):
+    source = tmp_path / "quote.csv"
+    source.write_text("\n".join([HEADER, row(1), row(2), f'"{row(3)}', row(4)]) + "\n")
+
+    with pytest.raises(BadInputError) as raised:
+        ingest_file(source, NOW)
+
+    assert str(raised.value).startswith(f"{source}: could not be read as a CSV table: line 4 (data row 3): "
+                                        "unexpected end of data (a quote opened there is never closed")
+
+
+def test_blank_lines_are_no_rows(tmp_path):
+    source = tmp_path / "blank.csv"
+    source.write_text("\n".join([HEADER, row(1), "", row(2), ",,,,,,,,,,", ""]) + "\n")
+
+    result = ingest_file(source, NOW)
+
+    assert (result.accepted, result.rejected) == (2, 0)
+    assert landed_rows("files")["source_row"].to_list() == [1, 3]
+
+
+@pytest.mark.parametrize(("content", "complaint"), [
+    (HEADER.replace(",", ";") + "\n", "the header was read as one column ('id;length;danceability;acousticness;"
+     "energy;instrumentalness;'): is the file semicolon-separated?"),
+    (HEADER.replace(",", "\t") + "\n", "is the file tab-separated?"),
+    ((HEADER + "\n").encode("utf-16"), "the file is UTF-16 encoded; moodcast reads UTF-8 CSV"),
+])
+def test_a_file_in_another_dialect_says_which(tmp_path, content, complaint):
+    source = tmp_path / "dialect.csv"
+    source.write_bytes(content if isinstance(content, bytes) else content.encode())
+
+    with pytest.raises(BadInputError, match="^" + str(source)) as raised:
+        ingest_file(source, NOW)
+
+    assert complaint in str(raised.value)
+
+
+def test_a_directory_or_a_pipe_is_named_for_what_it_is(tmp_path):
+    pipe = tmp_path / "pipe.csv"
+    os.mkfifo(pipe)
+
+    with pytest.raises(BadInputError, match="is a directory; name the files in it"):
+        ingest_file(tmp_path, NOW)
+    with pytest.raises(BadInputError, match="not a regular file"):
+        ingest_file(pipe, NOW)
+
+
+def test_id_columns_that_differ_only_in_case_are_refused(tmp_path):
+    source = tmp_path / "both.parquet"
+    pl.DataFrame({"id": [track_id(1)], "ID": [track_id(2)], **{k: [v] for k, v in FEATURES_ROW.items()}}
+                 ).write_parquet(source)
+
+    with pytest.raises(BadInputError, match="columns 'id' and 'ID' differ only in case"):
+        ingest_file(source, NOW)
+
+
+def test_a_memory_limit_duckdb_cannot_read_exits_2(trained, monkeypatch):
+    monkeypatch.setenv(settings.MEMORY_LIMIT_VARIABLE, "lots")
+
+    result = run_command("score", home=trained)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: MOODCAST_DUCKDB_MEMORY_LIMIT='lots': Parser Error")
