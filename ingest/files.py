@@ -158,9 +158,12 @@ def file_sha256(path: Path) -> str:
     if not path.is_file():
         raise BadInputError(f"{path}: no such file")
     digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
+    try:
+        with path.open("rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as error:  # not a write: no storage_failure
+        raise BadInputError(f"{path}: cannot be read: {error.strerror}") from error
     return digest.hexdigest()
 
 
