@@ -99,3 +99,15 @@ def test_a_server_error_that_echoes_the_secret_is_printed_and_logged_scrubbed(fa
     assert "client secret *** is not valid; sent Bearer ***" in result.stderr
     assert fake.client_secret not in result.stdout + result.stderr
     assert "BQsecretToken123" not in result.stdout + result.stderr
+
+
+def test_a_playlist_failure_that_echoes_the_secret_is_summarised_scrubbed(fake, home):
+    source = fake.add_playlist(tracks=2)
+    fake.script("GET", f"/v1/playlists/{source.id}", status=404, times=None,
+                body={"error": {"status": 404, "message": f"no playlist for secret {fake.client_secret}"}})
+
+    result = run_command("ingest", "spotify", "--playlist", source.id, home=home)
+
+    assert result.returncode == EXIT_BAD_INPUT
+    assert "failed:" in result.stdout and "***" in result.stdout
+    assert fake.client_secret not in result.stdout + result.stderr
