@@ -365,3 +365,15 @@ def test_a_memory_limit_duckdb_cannot_read_exits_2(trained, monkeypatch):
 
     assert result.returncode == 2
     assert result.stderr.startswith("error: MOODCAST_DUCKDB_MEMORY_LIMIT='lots': Parser Error")
+
+
+def test_a_comment_line_is_rejected_with_its_line_and_the_rows_land(tmp_path):
+    source = tmp_path / "commented.csv"
+    comment = "# " + ", ".join(f"note {number}" for number in range(12))  # more commas than the header has
+    source.write_text("\n".join([HEADER, comment, row(1), row(2)]) + "\n")
+
+    result = ingest_file(source, NOW)
+
+    assert result.reject_examples == ("row 1: line 2 has 12 fields, the header 11: a stray delimiter, or a value "
+                                      "with a comma that needs quotes",)
+    assert landed_rows("files")["track_id"].to_list() == [track_id(1), track_id(2)]
