@@ -2,7 +2,7 @@
 
 These ranges are the one definition of a sane feature value: ingest rejects a row whose value, as it
 would land (length rounded to whole milliseconds), falls outside them, and dbt tests the same ranges
-(dbt_project/models/intermediate/_intermediate.yml); tests/test_contract.py keeps the two in step.
+(the feature_ranges var in dbt_project/dbt_project.yml); tests/test_contract.py keeps the two in step.
 Every bound is finite, so every accepted value fits the scoring engines' float32 inputs.
 """
 
