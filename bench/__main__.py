@@ -85,8 +85,8 @@ def generate_catalog(path: Path, rows: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     seeds = pl.read_csv(SEED_CSV).select(FEATURES).to_numpy().astype(np.float64)
     spread = seeds.std(axis=0)
-    low = np.array([-np.inf if r.low is None else r.low for r in FEATURE_RANGES.values()])
-    high = np.array([np.inf if r.high is None else r.high for r in FEATURE_RANGES.values()])
+    low = np.array([r.low for r in FEATURE_RANGES.values()], dtype=np.float64)
+    high = np.array([r.high for r in FEATURE_RANGES.values()], dtype=np.float64)
     low[FEATURES.index("length")] = 30_000  # half a minute: no real track is shorter than a blip
     schema = pa.schema([pa.field("id", pa.string()),
                         *(pa.field(f, pa.int64() if f == "length" else pa.float64()) for f in FEATURES)])

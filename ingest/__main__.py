@@ -5,11 +5,11 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ingest.files import ingest_file
+from ingest.files import IngestResult, ingest_file
 from ingest.mapping import ColumnMapping, read_mapping
 from ingest.spotify.arguments import add_spotify_parser, run_spotify
-from moodcast import cli, settings
-from moodcast.errors import BadInputError, MoodcastError
+from moodcast import cli, settings, warehouse
+from moodcast.errors import BadInputError, MoodcastError, storage_failure
 
 
 def parse_args() -> argparse.Namespace:
@@ -33,30 +33,39 @@ def parse_args() -> argparse.Namespace:
 
 
 def ingest_files(paths: list[Path], mapping_file: Path | None) -> None:
-    ingested_at = datetime.now(UTC)
     mapping = read_mapping(mapping_file) if mapping_file else ColumnMapping()
-    failures = []
-    for path in paths:
-        try:
-            result = ingest_file(path, ingested_at, mapping)
-        except MoodcastError as error:
-            print(f"error: {error}", file=sys.stderr)
-            failures.append(path)
-            continue
-        landed = result.landed.relative_to(settings.home())
-        if result.unchanged:
-            print(f"{path}: unchanged since it was landed as {landed} "
-                  f"({result.accepted} accepted, {result.rejected} rejected); nothing to do")
-            continue
-        print(f"{path}: {result.accepted + result.rejected} rows: {result.accepted} accepted, "
-              f"{result.rejected} rejected → {landed}")
-        for example in result.reject_examples:
-            print(f"  rejected {example}")
-        if result.rejected:
-            print(f"  all {result.rejected} rejected rows, with reasons, are in landing/file_rejects/"
-                  f"{result.landed.name} (and the ingest_rejects table after `make build`)")
+    failures: list[MoodcastError] = []
+    # One file ingest at a time per MOODCAST_HOME: two would write the same temporary files.
+    with warehouse.exclusive("ingest-files", "file ingest"):
+        for path in paths:
+            try:
+                # Each file its own time, so a track in several files takes the later argument's features.
+                result = ingest_file(path, datetime.now(UTC), mapping)
+            except (MoodcastError, OSError) as error:
+                failures.append(error if isinstance(error, MoodcastError) else
+                                storage_failure(error, where=f"{path}'s landing under {settings.landing_dir()}")
+                                or BadInputError(f"{path}: {error}"))
+                print(f"error: {failures[-1]}", file=sys.stderr)
+                continue
+            report(path, result)
     if failures:
-        raise BadInputError(f"{len(failures)} of {len(paths)} file(s) could not be ingested; see above")
+        error = max(failures, key=lambda failure: failure.exit_code)
+        raise type(error)(f"{len(failures)} of {len(paths)} file(s) could not be ingested; see above")
+
+
+def report(path: Path, result: IngestResult) -> None:
+    landed = result.landed.relative_to(settings.home())
+    if result.unchanged:
+        print(f"{path}: unchanged since it was landed as {landed} "
+              f"({result.accepted} accepted, {result.rejected} rejected); nothing to do")
+        return
+    print(f"{path}: {result.accepted + result.rejected} rows: {result.accepted} accepted, "
+          f"{result.rejected} rejected → {landed}")
+    for example in result.reject_examples:
+        print(f"  rejected {example}")
+    if result.rejected:
+        print(f"  all {result.rejected} rejected rows, with reasons, are in landing/file_rejects/"
+              f"{result.landed.name} (and the ingest_rejects table after `make build`)")
 
 
 def main() -> None:

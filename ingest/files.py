@@ -1,8 +1,8 @@
 """Land CSV or Parquet files of tracks with audio features (`python -m ingest files PATH…`).
 
 Every input row ends up in exactly one place: the file's landed tracks, or its rejects with
-the reason. The landed file is named after the input's content hash, so ingesting the same
-file twice changes nothing, and a new version of a file replaces the old one's rows.
+the reason. The landed file is named after a hash of the input's path and content, so ingesting the
+same file twice changes nothing, and a new version of a file replaces the rows its path landed before.
 
 Files are read lazily and landed in batches, so memory stays bounded whatever their size. Numbers
 stored as numbers (Parquet doubles and integers) are taken as they are; everything else is checked as
@@ -22,6 +22,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ingest.damaged_csv import RaggedRows, diagnose, text_batches
 from ingest.landing import (
     FILE_REJECTS_SCHEMA,
     FILE_TRACKS_SCHEMA,
@@ -47,6 +48,8 @@ COLUMN_SPELLINGS: dict[str, tuple[str, ...]] = {
 }
 REQUIRED_COLUMNS = ("track_id", *FEATURES)
 READERS = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet"}
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+OTHER_SEPARATORS = {";": "semicolon", "\t": "tab", "|": "pipe"}
 NO_MAPPING = ColumnMapping()  # columns found by their usual spellings, moods by name
 BATCH_ROWS = 500_000  # rows per landed batch: large enough for speed, small enough for bounded memory
 # Column types whose values are used as they are; a Float32 column goes through text like a CSV, so
@@ -68,16 +71,20 @@ def ingest_file(path: Path, ingested_at: datetime, mapping: ColumnMapping = NO_M
     """Validate one input file and land its accepted rows and its rejects."""
     path = path.resolve()
     digest = file_sha256(path)
-    landing_key = hashlib.sha256((digest + mapping.fingerprint).encode()).hexdigest() if mapping.fingerprint else digest
+    # Each source path has its own lineage: the same content at two paths lands twice, and a new version
+    # of one replaces only what that path landed.
+    landing_key = hashlib.sha256("\0".join([digest, str(path), mapping.fingerprint]).encode()).hexdigest()
     landed_name = f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', path.stem)}-{landing_key[:12]}.parquet"
     tracks_path = source_dir("files") / landed_name
     rejects_path = source_dir("file_rejects") / landed_name
     ensure_landing_zone()
     if tracks_path.exists() and rejects_path.exists():
+        remove_superseded(path, keep=landed_name)  # a run stopped between landing and removing left them
         return IngestResult(path, tracks_path, row_count(tracks_path), row_count(rejects_path), unchanged=True)
 
     table = scan_table(path)
-    columns = resolve_columns([c for c in table.collect_schema().names() if c != "source_row"], path, mapping)
+    header = [c for c in table.collect_schema().names() if c != "source_row"]
+    columns = resolve_columns(header, path, mapping)
     lineage = [
         pl.lit(str(path)).alias("source_file"),
         pl.col("source_row"),
@@ -85,13 +92,26 @@ def ingest_file(path: Path, ingested_at: datetime, mapping: ColumnMapping = NO_M
         pl.lit(ingested_at).alias("ingested_at"),
     ]
     metadata = {SOURCE_FILE_METADATA_KEY: str(path).encode()}
+    try:
+        accepted, rejected, examples = land(checked_batches(table, columns, mapping, path), tracks_path,
+                                            rejects_path, lineage, metadata)
+    except RaggedRows:  # Polars refuses the whole file for them: read it again, those rows rejected
+        accepted, rejected, examples = land(ragged_checked_batches(path, header, columns, mapping), tracks_path,
+                                            rejects_path, lineage, metadata)
+    remove_superseded(path, keep=landed_name)
+    return IngestResult(path, tracks_path, accepted, rejected, False, tuple(examples[:5]))
+
+
+def land(batches: Iterator[tuple[pl.DataFrame, pl.DataFrame]], tracks_path: Path, rejects_path: Path,
+         lineage: list[pl.Expr], metadata: dict[bytes, bytes]) -> tuple[int, int, list[str]]:
+    """Write the (accepted, rejected) batches to the landing zone: (accepted, rejected, the first rejects)."""
     accepted = rejected = 0
     examples: list[str] = []
     with (
         BatchWriter(rejects_path, FILE_REJECTS_SCHEMA.with_metadata(metadata)) as rejects_out,
         BatchWriter(tracks_path, FILE_TRACKS_SCHEMA.with_metadata(metadata)) as tracks_out,
     ):
-        for good, bad in checked_batches(table, columns, mapping, path):
+        for good, bad in batches:
             tracks_out.write(good.select(
                 "track_id", "track_name", "artist_name", "album_name", *FEATURES, "mood", *lineage
             ))
@@ -101,8 +121,7 @@ def ingest_file(path: Path, ingested_at: datetime, mapping: ColumnMapping = NO_M
         # Rejects first: the tracks file is what marks the file as landed.
         rejects_out.publish()
         tracks_out.publish()
-    remove_superseded(path, keep=landed_name)
-    return IngestResult(path, tracks_path, accepted, rejected, False, tuple(examples[:5]))
+    return accepted, rejected, examples
 
 
 class BatchWriter:
@@ -132,12 +151,19 @@ class BatchWriter:
 
 
 def file_sha256(path: Path) -> str:
+    if path.is_dir():
+        raise BadInputError(f"{path}: is a directory; name the files in it (e.g. {path}/*.csv)")
+    if path.exists() and not path.is_file():
+        raise BadInputError(f"{path}: not a regular file (a pipe, socket or device): save its content to a file")
     if not path.is_file():
         raise BadInputError(f"{path}: no such file")
     digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
+    try:
+        with path.open("rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as error:  # not a write: no storage_failure
+        raise BadInputError(f"{path}: cannot be read: {error.strerror}") from error
     return digest.hexdigest()
 
 
@@ -150,21 +176,34 @@ def scan_table(path: Path) -> pl.LazyFrame:
     kind = READERS.get(path.suffix.lower())
     if kind is None:
         raise BadInputError(f"{path}: not a CSV or Parquet file (expected one of {', '.join(READERS)})")
+    if kind == "CSV" and has_utf16_bom(path):
+        raise BadInputError(f"{path}: the file is UTF-16 encoded; moodcast reads UTF-8 CSV: save it as UTF-8 "
+                            "(in a spreadsheet: CSV UTF-8; or `iconv -f UTF-16 -t UTF-8`) and ingest it again")
     try:
         table = pl.scan_csv(path, infer_schema=False) if kind == "CSV" else pl.scan_parquet(path)
         table.head(1).collect()  # a file that is no table at all fails here, by name; later damage in checked_batches
     except (pl.exceptions.PolarsError, OSError) as error:
-        raise BadInputError(f"{path}: could not be read as a {kind} table: {error}") from error
+        problem = diagnose(path, error) if kind == "CSV" else None
+        if not isinstance(problem, RaggedRows):  # ragged rows are rejected by checked_batches' caller
+            raise problem or BadInputError(f"{path}: could not be read as a {kind} table: {error}") from error
     return table.with_row_index("source_row", offset=1).with_columns(pl.col("source_row").cast(pl.Int64))
+
+
+def has_utf16_bom(path: Path) -> bool:
+    with path.open("rb") as stream:
+        return stream.read(2) in UTF16_BOMS
 
 
 def checked_batches(
     table: pl.LazyFrame, columns: dict[str, str], mapping: ColumnMapping, path: Path
 ) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
     """(accepted, rejected) batches: accepted rows parsed as check_rows parses them, rejected ones with
-    check_rows' reason and raw record. Raises BadInputError, naming the file, if it cannot be read."""
+    check_rows' reason and raw record. Raises BadInputError, naming the file (and for a CSV file the line),
+    if it cannot be read, or RaggedRows if a CSV file's only damage is rows with too many fields."""
     schema = table.collect_schema()
     original_columns = [c for c in schema.names() if c != "source_row"]
+    if READERS[path.suffix.lower()] == "CSV":  # a blank line is no row
+        table = table.filter(~pl.all_horizontal(pl.col(original_columns).is_null()))
     valid, parsed = quick_check(schema, columns, mapping)
     checked = table.with_columns(valid.alias("__valid"), *(value.alias(f"__{name}") for name, value in parsed.items()))
     try:
@@ -177,7 +216,18 @@ def checked_batches(
             )
             yield good, check_rows(bad, columns, mapping)
     except pl.exceptions.PolarsError as error:
-        raise BadInputError(f"{path}: could not be read as a {READERS[path.suffix.lower()]} table: {error}") from error
+        if READERS[path.suffix.lower()] == "CSV":
+            raise diagnose(path, error) from error
+        raise BadInputError(f"{path}: could not be read as a Parquet table: {error}") from error
+
+
+def ragged_checked_batches(
+    path: Path, header: list[str], columns: dict[str, str], mapping: ColumnMapping
+) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+    """checked_batches for a CSV file with rows of too many fields (RaggedRows): those rows rejected too."""
+    for text, ragged in text_batches(path, header, columns["track_id"]):
+        for good, bad in checked_batches(text.lazy(), columns, mapping, path):
+            yield good, pl.concat([bad.select(ragged.columns), ragged])
 
 
 def resolve_columns(columns: list[str], path: Path, mapping: ColumnMapping) -> dict[str, str]:
@@ -188,8 +238,23 @@ def resolve_columns(columns: list[str], path: Path, mapping: ColumnMapping) -> d
         raise BadInputError(
             f"{mapping.source}: maps {listed}, but {path} has no such column; its columns are: {', '.join(columns)}"
         )
-    by_spelling = {column.strip().lower(): column for column in columns}
+    if len(columns) == 1 and (separator := next((s for s in OTHER_SEPARATORS if s in columns[0]), None)):
+        raise BadInputError(
+            f"{path}: the header was read as one column ({columns[0][:60]!r}): is the file "
+            f"{OTHER_SEPARATORS[separator]}-separated? moodcast reads comma-separated CSV: save it with commas "
+            "(or as Parquet) and ingest it again"
+        )
     spellings = COLUMN_SPELLINGS | {feature: (feature,) for feature in FEATURES if feature not in COLUMN_SPELLINGS}
+    by_spelling: dict[str, list[str]] = {}
+    for column in columns:
+        by_spelling.setdefault(column.strip().lower(), []).append(column)
+    ambiguous = [found for spelling, found in by_spelling.items() if len(found) > 1
+                 and any(spelling in options for target, options in spellings.items() if target not in mapping.columns)]
+    if ambiguous:
+        listed = "; ".join(" and ".join(repr(column) for column in found) for found in ambiguous)
+        raise BadInputError(f"{path}: columns {listed} differ only in case, so which one to read is ambiguous: "
+                            "rename or drop one, or name the one to use with --mapping")
+    by_spelling = {spelling: found[0] for spelling, found in by_spelling.items()}
     found = {
         target: next(by_spelling[s] for s in options if s in by_spelling)
         for target, options in spellings.items()
@@ -284,18 +349,17 @@ def parse_mood(mood_text: pl.Expr, mapping: ColumnMapping) -> tuple[pl.Expr, str
 
 
 def landed_value(feature: str, value: pl.Expr) -> pl.Expr:
-    return value.round(0).cast(pl.Int64) if feature == "length" else value
+    """The value as it lands: `length` rounded to whole milliseconds (null when it overflows an integer)."""
+    return value.round(0).cast(pl.Int64, strict=False) if feature == "length" else value
 
 
 def feature_conditions(feature: str, blank: pl.Expr, value: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """(missing, not a number, out of range): the checks on one feature, in the order they are reported."""
+    """(missing, not a number, out of range): the checks on one feature, in the order they are reported.
+
+    The range is checked on the value as it lands (a length of 0.4 ms lands as 0), before it is cast."""
     valid = FEATURE_RANGES[feature]
-    out_of_range = pl.lit(False)
-    if valid.low is not None:
-        out_of_range = out_of_range | ((value < valid.low) if valid.low_inclusive else (value <= valid.low))
-    if valid.high is not None:
-        out_of_range = out_of_range | (value > valid.high)
-    return blank, value.is_null() | ~value.is_finite(), out_of_range
+    landed = value.round(0) if feature == "length" else value
+    return blank, value.is_null() | value.is_nan(), ~landed.is_between(valid.low, valid.high)
 
 
 def feature_problem(feature: str, text: pl.Expr, value: pl.Expr) -> pl.Expr:

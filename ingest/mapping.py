@@ -46,22 +46,27 @@ def read_mapping(path: Path) -> ColumnMapping:
         raise BadInputError(
             f"{path}: unknown section(s) {sorted(unknown_sections)}; a mapping has [columns] and [moods]"
         )
-    columns = document.get("columns", {})
+    columns, moods = document.get("columns", {}), document.get("moods", {})
+    if not isinstance(columns, dict) or not all(isinstance(value, str) for value in columns.values()):
+        raise BadInputError(f'{path}: [columns] must be a table of moodcast column = "the file\'s column", '
+                            f'e.g. track_id = "uri"; found {columns!r}')
+    if not isinstance(moods, dict) or not all(isinstance(mood, str) for mood in moods.values()):
+        raise BadInputError(f'{path}: [moods] must be a table of code = mood, e.g. 0 = "Sad"; found {moods!r}')
     unknown = [key for key in columns if key not in MAPPABLE_COLUMNS]
     if unknown:
         raise BadInputError(
             f"{path}: [columns] names {', '.join(unknown)}, which moodcast does not have; "
             f"it can map {', '.join(MAPPABLE_COLUMNS)}"
         )
-    moods = {str(code): mood for code, mood in document.get("moods", {}).items()}
+    moods = {str(code): mood for code, mood in moods.items()}
     by_lower = {mood.lower(): mood for mood in CLASSES}
-    wrong = {code: mood for code, mood in moods.items() if str(mood).lower() not in by_lower}
+    wrong = {code: mood for code, mood in moods.items() if mood.lower() not in by_lower}
     if wrong:
         listed = ", ".join(f"{code} = {mood!r}" for code, mood in wrong.items())
         raise BadInputError(f"{path}: [moods] maps to unknown mood(s): {listed}; moods are {', '.join(CLASSES)}")
     return ColumnMapping(
-        columns={key: str(value) for key, value in columns.items()},
-        mood_codes={code: by_lower[str(mood).lower()] for code, mood in moods.items()},
+        columns=columns,
+        mood_codes={code: by_lower[mood.lower()] for code, mood in moods.items()},
         source=path.resolve(),
         fingerprint=hashlib.sha256(text).hexdigest(),
     )

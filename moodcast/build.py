@@ -6,25 +6,31 @@ Like every stage that changes the warehouse, it waits for the one running (up to
 MOODCAST_LOCK_TIMEOUT seconds, then exit 75) and publishes moods.duckdb when dbt succeeds.
 dbt writes its target/ and logs/ under $MOODCAST_HOME/dbt.
 Extra arguments go to dbt, e.g. `python -m moodcast.build --select track_features`.
+A failing data test exits with EXIT_DATA_TEST_FAILED, naming the test and the rows it found.
 """
 
 import os
-import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 from ingest.landing import ensure_landing_zone
 from moodcast import cli, settings, warehouse
+from moodcast.child_process import run_child
+from moodcast.dbt_failures import build_exit_code
 from moodcast.publish import publish
 
 
 def dbt_build(extra_args: list[str]) -> int:
+    require_writable(settings.home())
     ensure_landing_zone()
     return run_dbt(["build", *extra_args], publish_after=True)
 
 
 def run_dbt(arguments: list[str], publish_after: bool = False) -> int:
-    """Run dbt as the only stage changing the warehouse; publish moods.duckdb after it if it succeeds."""
+    """Run dbt as the only stage changing the warehouse, and publish moods.duckdb after it if it succeeds; return
+    moodcast's exit code for it."""
     dbt = Path(sys.executable).with_name("dbt")
     command = [str(dbt), *arguments, "--project-dir", str(settings.DBT_PROJECT_DIR),
                "--profiles-dir", str(settings.DBT_PROJECT_DIR)]
@@ -36,17 +42,31 @@ def run_dbt(arguments: list[str], publish_after: bool = False) -> int:
     with warehouse.exclusive("warehouse", "warehouse update"):
         # dbt opens the file itself and fails at once if another process holds it: wait for that here.
         warehouse.connect().close()
-        returncode = subprocess.run(command, env=environment, cwd=settings.DBT_PROJECT_DIR).returncode
-        if returncode == 0 and publish_after:
+        started = time.time()
+        exit_code = build_exit_code(run_child(command, env=environment, cwd=settings.DBT_PROJECT_DIR), started)
+        if exit_code == 0 and publish_after:
             with warehouse.connect() as connection:
                 publish(connection)
-    return returncode
+    return exit_code
+
+
+def require_writable(home: Path) -> None:
+    """Raise OSError now if the warehouse cannot be written (read-only, no permission): dbt would say so
+    only in tracebacks."""
+    home.mkdir(parents=True, exist_ok=True)
+    try:
+        with tempfile.TemporaryFile(dir=home):
+            pass
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, str(home)) from error  # the folder, not the probe's name
+    database = settings.work_database_path()
+    if database.exists():
+        os.close(os.open(database, os.O_WRONLY))
 
 
 def main() -> None:
-    returncode = dbt_build(sys.argv[1:])
-    if returncode:
-        sys.exit(returncode)
+    if exit_code := dbt_build(sys.argv[1:]):
+        sys.exit(exit_code)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ import logging
 import sys
 from collections.abc import Callable
 
-from moodcast.errors import EXIT_INTERNAL, MoodcastError
+from moodcast.errors import EXIT_INTERNAL, MoodcastError, storage_failure
+from moodcast.secrets import ScrubbingFilter, scrub
 
 log = logging.getLogger("moodcast")
 
@@ -17,6 +18,8 @@ def configure_logging(quiet: bool = False) -> None:
         datefmt="%Y-%m-%dT%H:%M:%S%z",
         stream=sys.stderr,
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(ScrubbingFilter())  # on the handler: records of every logger pass through it
 
 
 def run(main: Callable[[], None]) -> None:
@@ -24,12 +27,15 @@ def run(main: Callable[[], None]) -> None:
     try:
         main()
     except MoodcastError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {scrub(str(error))}", file=sys.stderr)
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
-    except Exception:
+    except Exception as error:
+        if (failure := storage_failure(error)) is not None:  # a full or read-only disk is no bug: one line says so
+            print(f"error: {scrub(str(failure))}", file=sys.stderr)
+            sys.exit(failure.exit_code)
         log.exception("internal error: please report it with the lines above")
         sys.exit(EXIT_INTERNAL)
     sys.exit(0)

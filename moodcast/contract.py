@@ -1,39 +1,49 @@
 """The data contract every stage shares: features, their valid ranges, and the classes.
 
-The ranges are Spotify's documented ones. dbt tests the same ranges on the marts
-(dbt_project/models/marts/_marts.yml); tests/test_contract.py keeps the two in step.
+These ranges are the one definition of a sane feature value: ingest rejects a row whose value, as it
+would land (length rounded to whole milliseconds), falls outside them, and dbt tests the same ranges
+(the feature_ranges var in dbt_project/dbt_project.yml); tests/test_contract.py keeps the two in step.
+Every bound is finite, so every accepted value fits the scoring engines' float32 inputs.
 """
 
 from typing import NamedTuple
 
 
 class Range(NamedTuple):
-    low: float | None
-    high: float | None
-    low_inclusive: bool = True
+    low: float
+    high: float
+
+    def contains(self, value: float) -> bool:
+        return self.low <= value <= self.high
 
     def describe(self) -> str:
-        low = "" if self.low is None else f"{self.low} {'≤' if self.low_inclusive else '<'} "
-        high = "" if self.high is None else f" ≤ {self.high}"
-        return f"{low}value{high}"
+        return f"{_number(self.low)} ≤ value ≤ {_number(self.high)}"
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
 RATIO = Range(0.0, 1.0)
 
 # The model's inputs, in this order. `length` is the track duration in milliseconds.
 FEATURE_RANGES: dict[str, Range] = {
-    "length": Range(0, None, low_inclusive=False),
+    # At least 1 ms; at most 6 hours (21,600,000 ms): the longest tracks Spotify serves (hour-long mixes,
+    # ambient pieces) fit well inside, a value in seconds or microseconds by mistake does not.
+    "length": Range(1, 21_600_000),
     "danceability": RATIO,
     "acousticness": RATIO,
     "energy": RATIO,
     "instrumentalness": RATIO,
     "liveness": RATIO,
     "valence": RATIO,
-    # Spotify documents -60..0 dB as the typical range; mastered tracks can peak a little above 0.
-    "loudness": Range(None, 5.0),
+    # Spotify documents -60..0 dB as the typical range; mastered tracks can peak a little above 0,
+    # near-silent ones dip below -60.
+    "loudness": Range(-70.0, 5.0),
     "speechiness": RATIO,
-    # Spotify reports tempo 0 when it detects no tempo: a valid value.
-    "tempo": Range(0.0, None),
+    # Beats per minute. Spotify reports tempo 0 when it detects no tempo: a valid value. Detected
+    # tempos stay under about 250.
+    "tempo": Range(0.0, 300.0),
 }
 FEATURES: tuple[str, ...] = tuple(FEATURE_RANGES)
 

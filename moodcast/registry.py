@@ -3,7 +3,8 @@
 A version is written under a hidden staging name and renamed into place only once complete,
 so a half-written model never becomes the current one. `models/CURRENT` names the current
 version: training points it at the version it made, `python -m train promote` at any other.
-Without it (a registry from before promotion existed), the newest version is current.
+Without it, a lone version is current; among several, none is: moodcast never guesses which model
+to score with, it asks for a `promote`. A version whose files cannot be read is reported as damaged.
 """
 
 import json
@@ -36,7 +37,14 @@ class ModelVersion:
         return self.path / MODEL_FILE
 
     def metadata(self) -> dict:
-        return json.loads((self.path / METADATA_FILE).read_text())
+        path = self.path / METADATA_FILE
+        try:
+            metadata = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise self.damaged(f"{path} cannot be read: {error}") from error
+        if not isinstance(metadata, dict) or not {"features", "classes"} <= set(metadata):
+            raise self.damaged(f"{path} does not describe a model (no features and classes)")
+        return metadata
 
     def load(self) -> "keras.Model":
         """The Keras model, preprocessing included."""
@@ -46,7 +54,14 @@ class ModelVersion:
 
         from moodcast import layers  # noqa: F401
 
-        return keras.saving.load_model(self.model_file)
+        try:
+            return keras.saving.load_model(self.model_file)
+        except Exception as error:  # Keras raises many kinds for a truncated or foreign file; all mean the same
+            raise self.damaged(f"{self.model_file} cannot be loaded: {error}") from error
+
+    def damaged(self, why: str) -> BadInputError:
+        return BadInputError(f"model {self.version} is damaged: {why}. Retrain (`make train`) or promote another "
+                             f"version (`python -m train promote VERSION`; `python -m train list` lists them).")
 
 
 def versions() -> list[ModelVersion]:
@@ -68,11 +83,21 @@ def current() -> ModelVersion:
     found = versions()
     if not found:
         raise NotReadyError(f"There is no trained model in {settings.models_dir()} yet: run `make train` first.")
-    return found[-1]
+    if len(found) > 1:
+        raise BadInputError(
+            f"{pointer}, which names the current model, is missing, and there are {len(found)} versions: "
+            f"{', '.join(model.version for model in found)}. moodcast will not guess: make one current with "
+            "`python -m train promote VERSION`."
+        )
+    return found[0]
 
 
 def get(version: str) -> ModelVersion:
     found = {model.version: model for model in versions()}
+    folder = settings.models_dir() / version
+    if version not in found and folder.is_dir() and not version.startswith("."):
+        missing = [name for name in (MODEL_FILE, METADATA_FILE) if not (folder / name).is_file()]
+        raise ModelVersion(version, folder).damaged(f"{', '.join(missing)} missing from {folder}")
     if version not in found:
         known = ", ".join(found) or "none yet: run `make train`"
         raise BadInputError(f"There is no model version {version!r} in {settings.models_dir()}; versions: {known}")

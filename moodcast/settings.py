@@ -92,7 +92,17 @@ def lock_timeout_s() -> float:
 
 
 def duckdb_memory_limit() -> str:
-    return os.environ.get(MEMORY_LIMIT_VARIABLE) or DEFAULT_DUCKDB_MEMORY_LIMIT
+    configured = os.environ.get(MEMORY_LIMIT_VARIABLE)
+    if not configured:
+        return DEFAULT_DUCKDB_MEMORY_LIMIT
+    import duckdb  # DuckDB's own parser judges what it accepts; every caller is about to open DuckDB anyway
+
+    try:
+        duckdb.connect(config={"memory_limit": configured}).close()
+    except duckdb.Error as error:
+        raise BadInputError(f"{MEMORY_LIMIT_VARIABLE}={configured!r}: {error}; set it to a size such as "
+                            f"{DEFAULT_DUCKDB_MEMORY_LIMIT} or 2GB, or a share of memory such as 50%") from None
+    return configured
 
 
 def checkpoints_dir() -> Path:

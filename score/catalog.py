@@ -16,6 +16,7 @@ probabilities, so the view computes them as it reads: storing them made the whol
 The predictions come from one of score.engines: a native kernel, the model compiled to SQL, or Keras.
 """
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from datetime import datetime
 
 import duckdb
 
-from moodcast.contract import CLASSES, PROBABILITY_COLUMNS
+from moodcast.contract import CLASSES, FEATURE_RANGES, PROBABILITY_COLUMNS
 from moodcast.errors import BadInputError, NotReadyError
 from moodcast.registry import ModelVersion
 from moodcast.warehouse import require_table
@@ -185,6 +186,23 @@ def count(connection: duckdb.DuckDBPyConnection, sql: str) -> int:
     return connection.execute(f"select count(*) from {sql}").fetchall()[0][0]
 
 
+def warn_out_of_range(connection: duckdb.DuckDBPyConnection, catalog: Catalog, in_range: str) -> None:
+    """Tracks whose features are outside their documented ranges are not scored: say which.
+
+    Ingest rejects such rows and dbt tests for them, but a warehouse built by an earlier moodcast may hold
+    some; one of them must not stop the run (a tempo of 1e39 does not even fit the model's float32 input)."""
+    if not in_range:
+        return
+    outside = f"{catalog.relation} where not coalesce({in_range}, false)"
+    tracks = count(connection, outside)
+    if tracks:
+        examples = [row[0] for row in
+                    connection.execute(f"select track_id from {outside} order by track_id limit 5").fetchall()]
+        log.warning("%d tracks of %s have features outside their documented ranges and are not scored (e.g. %s): "
+                    "correct and ingest their files again, then run `make build`", tracks, catalog.name,
+                    ", ".join(examples))
+
+
 def score_catalog(
     connection: duckdb.DuckDBPyConnection,
     model_version: ModelVersion,
@@ -206,8 +224,11 @@ def score_catalog(
     version, name = sql_text(model_version.version), sql_text(catalog.name)
     feature_list = ", ".join(features)
     # Queries, not temporary views: an engine may read them on a connection of its own.
+    in_range = " and ".join(f"{feature} between {FEATURE_RANGES[feature].low} and {FEATURE_RANGES[feature].high}"
+                            for feature in features if feature in FEATURE_RANGES)
     catalog_rows = (f"select track_id, {catalog.names}, {feature_list}, hash({feature_list}) as features_hash "
-                    f"from {catalog.relation}")
+                    f"from {catalog.relation} where {in_range or 'true'}")
+    warn_out_of_range(connection, catalog, in_range)
     current = predictions_are_current(connection)
     if current is False:
         log.info("the predictions were written by an earlier moodcast: rescoring every track")
@@ -267,7 +288,8 @@ def score_catalog(
             append_history(connection, run_id)
         connection.commit()
     except BaseException:
-        connection.rollback()
+        with contextlib.suppress(duckdb.TransactionException):  # a failed commit has ended the transaction
+            connection.rollback()
         raise
     return Outcome(scoring, skipped, removed, scorer.name, time.monotonic() - started)
 

@@ -6,11 +6,14 @@ are counted and the first few reported. When a track appears more than once, its
 """
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
+import polars as pl
 import pyarrow as pa
 
-from ingest.files import NO_MAPPING, BatchWriter, checked_batches, resolve_columns, scan_table
+from ingest.damaged_csv import RaggedRows
+from ingest.files import NO_MAPPING, BatchWriter, checked_batches, ragged_checked_batches, resolve_columns, scan_table
 from ingest.landing import FILE_TRACKS_SCHEMA
 from moodcast.errors import BadInputError
 from score.catalog import NO_NAMES, Catalog
@@ -27,17 +30,14 @@ def file_catalog(path: Path, features: list[str]) -> Catalog:
     if not path.is_file():
         raise BadInputError(f"{path}: no such file")
     table = scan_table(path)
-    columns = resolve_columns([c for c in table.collect_schema().names() if c != "source_row"], path, NO_MAPPING)
+    header = [c for c in table.collect_schema().names() if c != "source_row"]
+    columns = resolve_columns(header, path, NO_MAPPING)
     staged = scratch_dir() / "catalog.parquet"
-    schema = pa.schema([*(FILE_TRACKS_SCHEMA.field(name) for name in ("track_id", *features)),
-                        pa.field("source_row", pa.int64(), nullable=False)])
-    accepted, rejected, examples = 0, 0, []
-    with BatchWriter(staged, schema) as writer:
-        for good, bad in checked_batches(table, columns, NO_MAPPING, path):
-            writer.write(good.select("track_id", *features, "source_row"))
-            accepted, rejected = accepted + good.height, rejected + bad.height
-            examples += [f"row {row}: {why}" for row, why in bad.select("source_row", "reason").head(5).iter_rows()]
-        writer.publish()
+    try:
+        accepted, rejected, examples = stage(checked_batches(table, columns, NO_MAPPING, path), staged, features)
+    except RaggedRows:
+        accepted, rejected, examples = stage(ragged_checked_batches(path, header, columns, NO_MAPPING), staged,
+                                             features)
     if rejected:
         log.warning("%d of %d rows of %s cannot be scored and are left out, e.g. %s", rejected, accepted + rejected,
                     path, "; ".join(examples[:REJECT_EXAMPLES]))
@@ -49,3 +49,18 @@ def file_catalog(path: Path, features: list[str]) -> Catalog:
         "qualify row_number() over (partition by track_id order by source_row desc) = 1)"
     )
     return Catalog(str(path), relation, NO_NAMES)
+
+
+def stage(batches: Iterator[tuple[pl.DataFrame, pl.DataFrame]], staged: Path,
+          features: list[str]) -> tuple[int, int, list[str]]:
+    """Write the usable rows to `staged`: (accepted, rejected, the first rejects)."""
+    schema = pa.schema([*(FILE_TRACKS_SCHEMA.field(name) for name in ("track_id", *features)),
+                        pa.field("source_row", pa.int64(), nullable=False)])
+    accepted, rejected, examples = 0, 0, []
+    with BatchWriter(staged, schema) as writer:
+        for good, bad in batches:
+            writer.write(good.select("track_id", *features, "source_row"))
+            accepted, rejected = accepted + good.height, rejected + bad.height
+            examples += [f"row {row}: {why}" for row, why in bad.select("source_row", "reason").head(5).iter_rows()]
+        writer.publish()
+    return accepted, rejected, examples

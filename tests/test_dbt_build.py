@@ -14,7 +14,8 @@ from ingest.landing import FILE_TRACKS_SCHEMA, write_atomically
 from moodcast import settings
 from moodcast.build import dbt_build
 from moodcast.contract import FEATURES
-from tests.conftest import CONFLICTS_CSV, SEED_CSV, run_command
+from moodcast.errors import EXIT_DATA_TEST_FAILED
+from tests.conftest import CONFLICTS_CSV, SEED_CSV, run_command, run_ok
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 
@@ -74,7 +75,7 @@ def test_rejected_rows_are_queryable_with_their_reason(tmp_path):
     assert dbt_build([]) == 0
 
     assert query("select source_row, reason from ingest_rejects order by source_row") == [
-        (row, "energy is out of range (0.0 ≤ value ≤ 1.0): 2.0") for row in (1, 2, 3)
+        (row, "energy is out of range (0 ≤ value ≤ 1): 2.0") for row in (1, 2, 3)
     ]
 
 
@@ -84,15 +85,25 @@ def test_a_build_before_any_ingest_succeeds_with_empty_marts():
     assert count("track_features") == count("training_examples") == 0
 
 
-def test_a_failing_data_test_fails_the_build():
-    landed = ingest_file(SEED_CSV, NOW).landed
-    # Bypass ingest's checks, as a buggy ingester might, to land a value dbt's range test must catch.
+def test_a_failing_data_test_names_the_rows_and_leaves_every_mart_at_its_last_good_build(tmp_path, capsys):
+    ingest_file(SEED_CSV, NOW)
+    assert dbt_build([]) == 0
+    catalog = tmp_path / "catalog.csv"
+    pl.read_csv(SEED_CSV).drop("mood").with_columns(pl.col("id").str.reverse()).head(3).write_csv(catalog)
+    landed = ingest_file(catalog, NOW).landed
+    # Bypass ingest's checks, as an earlier moodcast or a buggy ingester might, to land a value dbt must catch.
     forged = pl.read_parquet(landed).with_columns(
-        pl.when(pl.col("source_row") == 1).then(1.5).otherwise(pl.col("danceability")).alias("danceability")
+        pl.when(pl.col("source_row") == 2).then(0).otherwise(pl.col("length")).alias("length")
     )
     write_atomically(forged.to_arrow().cast(FILE_TRACKS_SCHEMA), landed)
 
-    assert dbt_build([]) != 0
+    assert dbt_build([]) == EXIT_DATA_TEST_FAILED
+
+    message = capsys.readouterr().err
+    track = forged.filter(pl.col("source_row") == 2)["track_id"][0]
+    assert "data test features_in_range_int_track_observations_ failed: 1 row(s)" in message
+    assert f"{catalog} row 2, track {track}: length 0 is outside 1..21600000" in message
+    assert count("track_features") == count("training_examples") == 686  # the catalog's tracks are not in
 
 
 def test_the_warehouse_views_work_from_any_directory(tmp_path):
@@ -136,3 +147,13 @@ def test_a_reader_of_the_published_warehouse_does_not_hold_up_a_build():
     with duckdb.connect(str(settings.database_path()), read_only=True) as reader:
         assert dbt_build([]) == 0
         assert reader.execute("select count(*) from track_features").fetchall() == [(686,)]
+
+
+def test_a_home_whose_path_has_a_quote_builds(tmp_path):
+    home = tmp_path / "it's home"
+    run_ok("ingest", "files", str(SEED_CSV), home=home)
+
+    run_ok("moodcast.build", home=home)
+
+    with duckdb.connect(str(home / "moods.duckdb"), read_only=True) as connection:
+        assert connection.execute("select count(*) from track_features").fetchall() == [(686,)]

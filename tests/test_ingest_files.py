@@ -2,15 +2,21 @@
 
 import csv
 import json
+import os
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
 from ingest.files import ingest_file
 from ingest.landing import FILE_REJECTS_SCHEMA, FILE_TRACKS_SCHEMA, source_dir
+from moodcast import settings
 from moodcast.errors import BadInputError
 from tests.conftest import SEED_CSV, run_command
 
@@ -108,7 +114,7 @@ def test_unusable_rows_are_rejected_with_a_reason_and_nothing_is_lost(tmp_path):
         2: "track id is not a Spotify track ID, URI or URL: 'not-a-track'",
         3: "energy is not a number: 'loud'",
         4: "tempo is missing",
-        5: "valence is out of range (0.0 ≤ value ≤ 1.0): 1.7",
+        5: "valence is out of range (0 ≤ value ≤ 1): 1.7",
         6: "mood is not one of Calm, Energetic, Happy, Sad: 'Grumpy'",
     }
     assert result.accepted + result.rejected == len(rows)
@@ -124,7 +130,7 @@ def test_a_row_with_several_problems_lists_them_all(tmp_path):
     reason = pq.read_table(source_dir("file_rejects") / result.landed.name).column("reason")[0].as_py()
     assert reason.split("; ") == [
         "track id is not a Spotify track ID, URI or URL: 'x'",
-        "danceability is out of range (0.0 ≤ value ≤ 1.0): -1",
+        "danceability is out of range (0 ≤ value ≤ 1): -1",
         "mood is not one of Calm, Energetic, Happy, Sad: '?'",
     ]
 
@@ -178,3 +184,196 @@ def test_a_missing_file_is_named(tmp_path, home):
 
     assert result.returncode == 2
     assert f"{tmp_path / 'nowhere.csv'}: no such file" in result.stderr
+
+
+@pytest.mark.parametrize(("column", "value", "reason"), [
+    ("tempo", "1e39", "tempo is out of range (0 ≤ value ≤ 300): 1e39"),
+    ("loudness", "-1e308", "loudness is out of range (-70 ≤ value ≤ 5): -1e308"),
+    ("length", "1e18", "length is out of range (1 ≤ value ≤ 21,600,000): 1e18"),
+    ("length", "0.4", "length is out of range (1 ≤ value ≤ 21,600,000): 0.4"),  # lands as 0
+    ("length", "1e30", "length is out of range (1 ≤ value ≤ 21,600,000): 1e30"),  # beyond any integer
+    ("length", "9223372036854775808", "length is out of range (1 ≤ value ≤ 21,600,000): 9223372036854775808"),
+    ("tempo", "inf", "tempo is out of range (0 ≤ value ≤ 300): inf"),
+])
+def test_a_value_beyond_its_documented_bounds_is_rejected_and_the_other_rows_land(tmp_path, column, value, reason):
+    good = {"id": track_id(1), **FEATURES_ROW}
+    source = write_csv(tmp_path / "hostile.csv", [good, {**good, "id": track_id(2), column: value}])
+
+    result = ingest_file(source, NOW)
+
+    rejects = pq.read_table(source_dir("file_rejects") / result.landed.name)
+    assert rejects.column("reason").to_pylist() == [reason]
+    assert landed_rows("files")["track_id"].to_list() == [track_id(1)]
+
+
+def test_a_parquet_length_beyond_int64_rejects_its_row_only(tmp_path):
+    source = tmp_path / "huge.parquet"
+    numbers = {feature: [float(value)] * 2 for feature, value in FEATURES_ROW.items() if feature != "length"}
+    pl.DataFrame({"id": [track_id(1), track_id(2)], "length": [200_000, 2**64 - 1], **numbers},
+                 schema_overrides={"length": pl.UInt64}).write_parquet(source)
+
+    result = ingest_file(source, NOW)
+
+    assert (result.accepted, result.rejected) == (1, 1)
+    assert landed_rows("files")["length"].to_list() == [200_000]
+
+
+def test_the_same_file_in_two_folders_has_a_lineage_each(tmp_path):
+    first, second = tmp_path / "a" / "tracks.csv", tmp_path / "b" / "tracks.csv"
+    for path in (first, second):
+        path.parent.mkdir()
+        write_csv(path, [{"id": track_id(1), **FEATURES_ROW}])
+    ingest_file(first, NOW)
+
+    assert not ingest_file(second, NOW).unchanged  # never landed from b/: it lands now
+    write_csv(first, [{"id": track_id(2), **FEATURES_ROW}])
+    ingest_file(first, NOW)
+
+    assert sorted(landed_rows("files")["source_file"].to_list()) == [str(first), str(second)]
+
+
+def test_a_rerun_finishes_a_replacement_a_crash_interrupted(tmp_path):
+    source = tmp_path / "catalog.csv"
+    write_csv(source, [{"id": track_id(1), **FEATURES_ROW}])
+    old = ingest_file(source, NOW).landed
+    kept = {folder: (source_dir(folder) / old.name).read_bytes() for folder in ("files", "file_rejects")}
+    write_csv(source, [{"id": track_id(1), **FEATURES_ROW, "energy": "0.9"}])
+    ingest_file(source, NOW)
+    for folder, content in kept.items():  # as if the run had died before removing the old version
+        (source_dir(folder) / old.name).write_bytes(content)
+
+    assert ingest_file(source, NOW).unchanged
+
+    assert landed_rows("files")["energy"].to_list() == [0.9]
+    assert not (source_dir("file_rejects") / old.name).exists()
+
+
+def test_a_track_in_two_files_of_one_command_takes_the_later_arguments_features(tmp_path, home):
+    early, late = tmp_path / "z-early.csv", tmp_path / "a-late.csv"  # the later argument sorts first
+    write_csv(early, [{"id": track_id(1), **FEATURES_ROW, "energy": "0.1"}])
+    write_csv(late, [{"id": track_id(1), **FEATURES_ROW, "energy": "0.9"}])
+
+    run_command("ingest", "files", str(early), str(late), home=home)
+    assert run_command("moodcast.build", home=home).returncode == 0
+
+    with duckdb.connect(str(home / "moods.duckdb"), read_only=True) as connection:
+        assert connection.execute("select energy from track_features").fetchall() == [(0.9,)]
+
+
+def test_two_ingests_of_one_big_file_at_once_both_finish(tmp_path, home):
+    big = tmp_path / "big.csv"
+    seed = pl.read_csv(SEED_CSV)
+    pl.concat([seed] * 600).with_columns(  # 411,600 rows: long enough to overlap
+        pl.format("{}", pl.int_range(pl.len()).cast(pl.String).str.zfill(22)).alias("id")
+    ).write_csv(big)
+    environment = os.environ | {settings.HOME_VARIABLE: str(home)}
+    command = [sys.executable, "-m", "ingest", "files", str(big)]
+    first = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list((home / "landing" / "files").glob(".*.tmp")) and time.monotonic() < deadline:
+        time.sleep(0.02)  # until the first is writing
+    second = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
+    first_out, first_err = first.communicate(timeout=300)
+
+    assert (first.returncode, second.returncode) == (0, 0), first_err + second.stderr
+    assert "unchanged since it was landed" in second.stdout
+    assert pl.read_parquet(home / "landing" / "files" / "*.parquet").height == 411_600
+
+
+HEADER = "id,length,danceability,acousticness,energy,instrumentalness,liveness,valence,loudness,speechiness,tempo"
+
+
+def row(number: int) -> str:
+    return f"{track_id(number)},200000,0.5,0.5,0.5,0.1,0.1,0.5,-7.5,0.05,120"
+
+
+def test_a_row_with_too_many_fields_is_rejected_with_its_line_and_the_others_land(tmp_path):
+    source = tmp_path / "ragged.csv"
+    source.write_text("\n".join([HEADER, row(1), f'"{track_id(9)}","a\nb",x', f"{row(2)},extra", row(3)]) + "\n")
+
+    result = ingest_file(source, NOW)
+
+    rejects = pq.read_table(source_dir("file_rejects") / result.landed.name).to_pylist()
+    assert [(r["source_row"], r["reason"]) for r in rejects] == [
+        (2, "length is not a number: 'a\nb'; danceability is not a number: 'x'; " + "; ".join(
+            f"{feature} is missing" for feature in list(FEATURES_ROW)[2:])),
+        (3, "line 5 has 12 fields, the header 11: a stray delimiter, or a value with a comma that needs quotes"),
+    ]
+    assert landed_rows("files")["track_id"].to_list() == [track_id(1), track_id(3)]
+
+
+def test_a_quote_never_closed_is_refused_with_its_line(tmp_path):
+    source = tmp_path / "quote.csv"
+    source.write_text("\n".join([HEADER, row(1), row(2), f'"{row(3)}', row(4)]) + "\n")
+
+    with pytest.raises(BadInputError) as raised:
+        ingest_file(source, NOW)
+
+    assert str(raised.value).startswith(f"{source}: could not be read as a CSV table: line 4 (data row 3): "
+                                        "unexpected end of data (a quote opened there is never closed")
+
+
+def test_blank_lines_are_no_rows(tmp_path):
+    source = tmp_path / "blank.csv"
+    source.write_text("\n".join([HEADER, row(1), "", row(2), ",,,,,,,,,,", ""]) + "\n")
+
+    result = ingest_file(source, NOW)
+
+    assert (result.accepted, result.rejected) == (2, 0)
+    assert landed_rows("files")["source_row"].to_list() == [1, 3]
+
+
+@pytest.mark.parametrize(("content", "complaint"), [
+    (HEADER.replace(",", ";") + "\n", "the header was read as one column ('id;length;danceability;acousticness;"
+     "energy;instrumentalness;'): is the file semicolon-separated?"),
+    (HEADER.replace(",", "\t") + "\n", "is the file tab-separated?"),
+    ((HEADER + "\n").encode("utf-16"), "the file is UTF-16 encoded; moodcast reads UTF-8 CSV"),
+])
+def test_a_file_in_another_dialect_says_which(tmp_path, content, complaint):
+    source = tmp_path / "dialect.csv"
+    source.write_bytes(content if isinstance(content, bytes) else content.encode())
+
+    with pytest.raises(BadInputError, match="^" + str(source)) as raised:
+        ingest_file(source, NOW)
+
+    assert complaint in str(raised.value)
+
+
+def test_a_directory_or_a_pipe_is_named_for_what_it_is(tmp_path):
+    pipe = tmp_path / "pipe.csv"
+    os.mkfifo(pipe)
+
+    with pytest.raises(BadInputError, match="is a directory; name the files in it"):
+        ingest_file(tmp_path, NOW)
+    with pytest.raises(BadInputError, match="not a regular file"):
+        ingest_file(pipe, NOW)
+
+
+def test_id_columns_that_differ_only_in_case_are_refused(tmp_path):
+    source = tmp_path / "both.parquet"
+    pl.DataFrame({"id": [track_id(1)], "ID": [track_id(2)], **{k: [v] for k, v in FEATURES_ROW.items()}}
+                 ).write_parquet(source)
+
+    with pytest.raises(BadInputError, match="columns 'id' and 'ID' differ only in case"):
+        ingest_file(source, NOW)
+
+
+def test_a_memory_limit_duckdb_cannot_read_exits_2(trained, monkeypatch):
+    monkeypatch.setenv(settings.MEMORY_LIMIT_VARIABLE, "lots")
+
+    result = run_command("score", home=trained)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: MOODCAST_DUCKDB_MEMORY_LIMIT='lots': Parser Error")
+
+
+def test_a_comment_line_is_rejected_with_its_line_and_the_rows_land(tmp_path):
+    source = tmp_path / "commented.csv"
+    comment = "# " + ", ".join(f"note {number}" for number in range(12))  # more commas than the header has
+    source.write_text("\n".join([HEADER, comment, row(1), row(2)]) + "\n")
+
+    result = ingest_file(source, NOW)
+
+    assert result.reject_examples == ("row 1: line 2 has 12 fields, the header 11: a stray delimiter, or a value "
+                                      "with a comma that needs quotes",)
+    assert landed_rows("files")["track_id"].to_list() == [track_id(1), track_id(2)]

@@ -84,6 +84,12 @@ def test_a_mapping_naming_an_absent_column_is_refused_with_the_columns_there(tmp
         ('[moods]\n0 = "Gloomy"\n', "[moods] maps to unknown mood(s): 0 = 'Gloomy'"),
         ("[columns\n", "not a valid TOML mapping file"),
         ("[labels]\n", "unknown section(s) ['labels']"),
+        ("moods = [1, 2]\n", "[moods] must be a table of code = mood"),
+        ('moods = "Sad"\n', "[moods] must be a table of code = mood"),
+        ("[moods]\n0 = 3\n", "[moods] must be a table of code = mood"),
+        ('columns = ["track_id"]\n', "[columns] must be a table of moodcast column = \"the file's column\""),
+        ('columns = "track_id"\n', "[columns] must be a table of moodcast column = \"the file's column\""),
+        ("[columns]\ntrack_id = 1\n", "[columns] must be a table of moodcast column = \"the file's column\""),
     ],
 )
 def test_a_wrong_mapping_file_says_what_is_wrong(tmp_path, text, complaint):

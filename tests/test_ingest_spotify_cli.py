@@ -85,3 +85,29 @@ def test_a_playlist_that_cannot_be_landed_exits_2_after_landing_the_rest(fake, h
     assert result.returncode == EXIT_BAD_INPUT
     assert "failed: Spotify has no playlist" in result.stdout
     assert (home / "landing" / "spotify" / f"playlist-{fine.id}.parquet").exists()
+
+
+def test_a_server_error_that_echoes_the_secret_is_printed_and_logged_scrubbed(fake, home):
+    echoed = f"client secret {fake.client_secret} is not valid; sent Bearer BQsecretToken123"
+    fake.script("POST", "/api/token", status=400, body={"error": "invalid_client", "error_description": echoed},
+                times=None)
+    fake.script("GET", "/v1/", status=500, body=echoed, times=None)
+
+    result = run_command("ingest", "spotify", "--track", fake.add_track().id, home=home)
+
+    assert result.returncode == EXIT_BAD_INPUT
+    assert "client secret *** is not valid; sent Bearer ***" in result.stderr
+    assert fake.client_secret not in result.stdout + result.stderr
+    assert "BQsecretToken123" not in result.stdout + result.stderr
+
+
+def test_a_playlist_failure_that_echoes_the_secret_is_summarised_scrubbed(fake, home):
+    source = fake.add_playlist(tracks=2)
+    fake.script("GET", f"/v1/playlists/{source.id}", status=404, times=None,
+                body={"error": {"status": 404, "message": f"no playlist for secret {fake.client_secret}"}})
+
+    result = run_command("ingest", "spotify", "--playlist", source.id, home=home)
+
+    assert result.returncode == EXIT_BAD_INPUT
+    assert "failed:" in result.stdout and "***" in result.stdout
+    assert fake.client_secret not in result.stdout + result.stderr

@@ -35,7 +35,7 @@ def test_a_tempo_of_zero_is_valid_but_values_out_of_range_are_not_landed():
     assert track_features({**SPOTIFY_ANSWER, "tempo": 0}, "spotify", None).status == "complete"
     invalid = track_features({**SPOTIFY_ANSWER, "energy": 1.7, "tempo": "fast"}, "spotify", None)
     assert invalid.status == "invalid" and set(invalid.values.values()) == {None}
-    assert invalid.problem == "energy is out of range (0.0 ≤ value ≤ 1.0): 1.7; tempo is not a number: 'fast'"
+    assert invalid.problem == "energy is out of range (0 ≤ value ≤ 1): 1.7; tempo is not a number: 'fast'"
 
 
 @pytest.mark.parametrize(

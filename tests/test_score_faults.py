@@ -1,6 +1,7 @@
 """Faults and concurrency: kill -9 mid-run, a reader holding the warehouse, two scoring runs at once."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import duckdb
 import pytest
 
 from moodcast import registry, settings, warehouse
-from moodcast.errors import WarehouseLockedError
+from moodcast.errors import EXIT_BAD_INPUT, WarehouseLockedError
 from score.catalog import score_catalog
 from tests.conftest import run_command
 
@@ -132,3 +133,45 @@ def test_the_scoring_lock_is_taken_as_soon_as_it_is_free(home):
         # The holder has let go; its thread may not have finished exiting yet, so ask the event, not the thread.
         assert released.is_set()
     first.join(5)
+
+
+def current_version(home) -> str:
+    return (home / "models" / "CURRENT").read_text().strip()
+
+
+@pytest.mark.parametrize("command", [("score",), ("train", "list")])
+def test_a_broken_metadata_file_says_the_model_is_damaged(trained, command):
+    version = current_version(trained)
+    (trained / "models" / version / "metadata.json").write_text('{"features": [')
+
+    result = run_command(*command, home=trained)
+
+    assert result.returncode == EXIT_BAD_INPUT, result.stderr
+    metadata = trained / "models" / version / "metadata.json"
+    assert f"error: model {version} is damaged: {metadata} cannot be read" in result.stderr
+    assert "Retrain (`make train`) or promote another version" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_truncated_model_file_says_the_model_is_damaged(trained):
+    folder = trained / "models" / current_version(trained)
+    (folder / "kernel.npz").unlink()
+    model = folder / "model.keras"
+    model.write_bytes(model.read_bytes()[:1000])
+
+    result = run_command("score", home=trained)
+
+    assert result.returncode == EXIT_BAD_INPUT, result.stderr
+    assert f"error: model {folder.name} is damaged: {model} cannot be loaded" in result.stderr
+
+
+def test_without_current_scoring_never_switches_to_an_unpromoted_model(trained):
+    promoted = current_version(trained)
+    shutil.copytree(trained / "models" / promoted, trained / "models" / "29990101-000000")  # trained --no-promote
+    (trained / "models" / "CURRENT").unlink()
+
+    result = run_command("score", home=trained)
+
+    assert result.returncode == EXIT_BAD_INPUT
+    assert "models/CURRENT, which names the current model, is missing" in result.stderr
+    assert f"versions: {promoted}, 29990101-000000" in result.stderr
+    assert "python -m train promote VERSION" in result.stderr

@@ -7,13 +7,15 @@ the rows left out with the reason (rejected by the checks, no mood, or a track l
 """
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from ingest.files import checked_batches, file_sha256, resolve_columns, scan_table
+from ingest.damaged_csv import RaggedRows
+from ingest.files import checked_batches, file_sha256, ragged_checked_batches, resolve_columns, scan_table
 from ingest.mapping import ColumnMapping
 from moodcast.contract import CLASSES, FEATURES
 from moodcast.errors import BadInputError
@@ -46,18 +48,18 @@ def read_labelled(path: Path, mapping: ColumnMapping) -> LabelledFile:
     path = path.resolve()
     digest = hashlib.sha256((file_sha256(path) + mapping.fingerprint).encode()).hexdigest()
     table = scan_table(path)
-    columns = resolve_columns([c for c in table.collect_schema().names() if c != "source_row"], path, mapping)
+    header = [c for c in table.collect_schema().names() if c != "source_row"]
+    columns = resolve_columns(header, path, mapping)
     if "mood" not in columns:
         raise BadInputError(
             f"{path}: no mood column, so there is nothing to measure against. Name the column that holds the "
             "labels `mood`, or map it with --mapping (a TOML file with [columns] mood = \"…\", and [moods] for "
             "label codes; see data/moodify.mapping.toml)."
         )
-    accepted, rejected, examples = [], 0, []
-    for good, bad in checked_batches(table, columns, mapping, path):
-        accepted.append(good.select("source_row", "track_id", *FEATURES, "mood"))
-        rejected += bad.height
-        examples += [f"row {row}: {why}" for row, why in bad.select("source_row", "reason").head(5).iter_rows()]
+    try:
+        accepted, rejected, examples = collect(checked_batches(table, columns, mapping, path))
+    except RaggedRows:  # Polars refuses the whole file for them: read it again, those rows rejected
+        accepted, rejected, examples = collect(ragged_checked_batches(path, header, columns, mapping))
     rows = pl.concat(accepted) if accepted else pl.DataFrame(schema=EMPTY)
     rows_read = rows.height + rejected
     unlabelled = rows.filter(pl.col("mood").is_null())
@@ -90,6 +92,16 @@ def read_labelled(path: Path, mapping: ColumnMapping) -> LabelledFile:
         left_out={why: n for why, n in left_out.items() if n},
         left_out_examples=tuple(examples[:LEFT_OUT_EXAMPLES]),
     )
+
+
+def collect(batches: Iterator[tuple[pl.DataFrame, pl.DataFrame]]) -> tuple[list[pl.DataFrame], int, list[str]]:
+    """The accepted rows' batches, how many were rejected, and the first rejects' reasons."""
+    accepted, rejected, examples = [], 0, []
+    for good, bad in batches:
+        accepted.append(good.select("source_row", "track_id", *FEATURES, "mood"))
+        rejected += bad.height
+        examples += [f"row {row}: {why}" for row, why in bad.select("source_row", "reason").head(5).iter_rows()]
+    return accepted, rejected, examples
 
 
 def one_row_per_track(labelled: pl.DataFrame) -> tuple[pl.DataFrame, list[tuple[str, str]]]:

@@ -15,6 +15,7 @@ from ingest.spotify.references import canonical_mood, parse_reference_of_kind, r
 from ingest.spotify.retry import RetryPolicy
 from moodcast import settings
 from moodcast.errors import BadInputError
+from moodcast.secrets import scrub
 
 REFERENCE_OPTIONS = {"--playlist": "playlist", "--album": "album", "--artist": "artist", "--track": "track"}
 REFERENCE_HELP = {
@@ -104,7 +105,7 @@ def run_spotify(args: argparse.Namespace) -> None:
     request = spotify_request(args)
     with progress_display() as progress:
         summary = ingest_spotify(request, RetryPolicy(max_retry_after_s=args.max_retry_after), progress)
-    print(format_summary(summary))
+    print(scrub(format_summary(summary)))  # its failures quote servers' error text
     if summary.failures:
         raise BadInputError(f"{len(summary.failures)} playlist(s), album(s) or artist(s) could not be landed: "
                             "see 'failed' above")

@@ -1,6 +1,7 @@
 """The Spotify app's client id and secret: from the environment, else from `.env` in the working directory.
 
-The secret is only ever handed to spotipy: it is kept out of reprs, logs, error messages and files.
+The secret is only ever handed to spotipy: it is kept out of reprs, logs, error messages and files
+(moodcast.secrets masks it wherever a server echoes it).
 """
 
 import os
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from moodcast import secrets
 from moodcast.errors import BadInputError
 
 CLIENT_ID_VARIABLE = "SPOTIPY_CLIENT_ID"
@@ -39,4 +41,6 @@ def load_credentials(environment: Mapping[str, str] | None = None, directory: Pa
             f"(https://developer.spotify.com/dashboard), in the environment or in {dotenv_path} "
             "(a .env file git ignores)."
         )
-    return Credentials(values[CLIENT_ID_VARIABLE].strip(), values[CLIENT_SECRET_VARIABLE].strip())
+    credentials = Credentials(values[CLIENT_ID_VARIABLE].strip(), values[CLIENT_SECRET_VARIABLE].strip())
+    secrets.register(credentials.client_secret, credentials.client_id)
+    return credentials

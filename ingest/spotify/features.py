@@ -13,7 +13,7 @@ from ingest.spotify.batches import fetch_splitting
 from ingest.spotify.client import SpotifyCatalog
 from ingest.spotify.reccobeats import ReccoBeats
 from ingest.spotify.retry import Unavailable
-from moodcast.contract import FEATURE_RANGES, FEATURES, Range
+from moodcast.contract import FEATURE_RANGES, FEATURES
 from moodcast.errors import BadInputError
 
 log = logging.getLogger(__name__)
@@ -34,11 +34,6 @@ def is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def in_range(value: float, valid: Range) -> bool:
-    above_low = valid.low is None or (value >= valid.low if valid.low_inclusive else value > valid.low)
-    return above_low and (valid.high is None or value <= valid.high)
-
-
 def track_features(answer: dict | None, provider: str, duration_ms: int | None) -> TrackFeatures:
     """A provider's answer for one track, checked against the contract; `length` falls back to the metadata."""
     if answer is None:
@@ -46,16 +41,17 @@ def track_features(answer: dict | None, provider: str, duration_ms: int | None) 
     raw = {name: answer.get("duration_ms" if name == "length" else name) for name in FEATURES}
     if raw["length"] is None:
         raw["length"] = duration_ms
+    # Checked as they land: `length` rounded to whole milliseconds.
+    values = {name: None if not is_number(value) else (round(value) if name == "length" else float(value))
+              for name, value in raw.items()}
     problems = [
-        f"{name} is not a number: {value!r}" if not is_number(value)
-        else f"{name} is out of range ({FEATURE_RANGES[name].describe()}): {value}"
-        for name, value in raw.items()
-        if value is not None and not (is_number(value) and in_range(value, FEATURE_RANGES[name]))
+        f"{name} is not a number: {raw[name]!r}" if value is None
+        else f"{name} is out of range ({FEATURE_RANGES[name].describe()}): {raw[name]}"
+        for name, value in values.items()
+        if raw[name] is not None and (value is None or not FEATURE_RANGES[name].contains(value))
     ]
     if problems:
         return TrackFeatures(NO_VALUES, "invalid", provider, "; ".join(problems))
-    values = {name: None if value is None else (round(value) if name == "length" else float(value))
-              for name, value in raw.items()}
     status = "complete" if all(value is not None for value in values.values()) else "incomplete"
     return TrackFeatures(values, status, provider)
 
