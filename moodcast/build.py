@@ -19,7 +19,10 @@ from ingest.landing import ensure_landing_zone
 from moodcast import cli, settings, warehouse
 from moodcast.child_process import run_child
 from moodcast.dbt_failures import build_exit_code
+from moodcast.errors import EXIT_INTERNAL
 from moodcast.publish import publish
+
+WRITE_PROBE_BYTES = 1 << 20  # less free space than this, and dbt cannot even write its logs
 
 
 def dbt_build(extra_args: list[str]) -> int:
@@ -44,6 +47,8 @@ def run_dbt(arguments: list[str], publish_after: bool = False) -> int:
         warehouse.connect().close()
         started = time.time()
         exit_code = build_exit_code(run_child(command, env=environment, cwd=settings.DBT_PROJECT_DIR), started)
+        if exit_code == EXIT_INTERNAL:
+            require_writable(settings.home())  # a disk that filled up during the build is no bug: one line says so
         if exit_code == 0 and publish_after:
             with warehouse.connect() as connection:
                 publish(connection)
@@ -51,12 +56,14 @@ def run_dbt(arguments: list[str], publish_after: bool = False) -> int:
 
 
 def require_writable(home: Path) -> None:
-    """Raise OSError now if the warehouse cannot be written (read-only, no permission): dbt would say so
-    only in tracebacks."""
+    """Raise OSError now if the warehouse cannot be written (read-only, no permission, next to no space left):
+    dbt would say so only in tracebacks, its own logs under the home failing too."""
     home.mkdir(parents=True, exist_ok=True)
     try:
-        with tempfile.TemporaryFile(dir=home):
-            pass
+        with tempfile.TemporaryFile(dir=home) as probe:
+            probe.write(bytes(WRITE_PROBE_BYTES))
+            probe.flush()
+            os.fsync(probe.fileno())
     except OSError as error:
         raise OSError(error.errno, error.strerror, str(home)) from error  # the folder, not the probe's name
     database = settings.work_database_path()

@@ -164,7 +164,7 @@ def test_another_version_can_score_and_its_name_is_on_every_prediction(trained):
 
 def test_a_track_with_features_beyond_their_bounds_is_left_out_and_the_run_goes_on(trained):
     # A warehouse built before ingest checked the bounds: a tempo beyond float32, a length of 31,000 years.
-    with duckdb.connect(str(settings.database_path())) as connection:
+    with duckdb.connect(str(settings.work_database_path())) as connection:
         connection.execute("insert into track_features select * replace ('0000000000000000000001' as track_id, "
                            "1e39 as tempo) from track_features limit 1")
         connection.execute("insert into track_features select * replace ('0000000000000000000002' as track_id, "
