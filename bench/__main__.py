@@ -10,7 +10,8 @@ build, train a model quickly, then measure:
                         and model loading (process_seconds) nor the Parquet export (export_seconds) nor
                         publishing moods.duckdb for readers (publish_seconds, published_mb: the whole
                         warehouse copied into the snapshot; build_publish_seconds after the build)
-  floor_seconds         DuckDB writing a prediction-shaped table (track_id, a mood, four probabilities)
+  floor_seconds         DuckDB writing a prediction-shaped table (track_id, the track's and artist's names,
+                        a mood, four probabilities)
                         from the same track_features with the same settings and the same column
                         declarations as `predictions`: what no scorer can beat
   floor_duckdb_defaults_seconds
@@ -135,8 +136,8 @@ def floor_seconds(declared: bool = True) -> float:
 
     column_types = PREDICTION_COLUMN_TYPES | {"mood": f"enum({', '.join(map(sql_text, CLASSES))}) not null"}
 
-    columns = {"track_id": "track_id", "mood": "'Calm'", "p_calm": "danceability", "p_energetic": "energy",
-               "p_happy": "valence", "p_sad": "acousticness"}
+    columns = {"track_id": "track_id", "track_name": "track_name", "artist_name": "artist_name", "mood": "'Calm'",
+               "p_calm": "danceability", "p_energetic": "energy", "p_happy": "valence", "p_sad": "acousticness"}
     with warehouse.connect() as connection:
         connection.execute("drop table if exists bench_floor")
         connection.execute("checkpoint")
