@@ -130,8 +130,8 @@ def floor_seconds(declared: bool = True) -> float:
     """
     from moodcast import warehouse
     from moodcast.contract import CLASSES
+    from moodcast.sql import sql_text
     from score.catalog import PREDICTION_COLUMN_TYPES
-    from score.sql import sql_text
 
     column_types = PREDICTION_COLUMN_TYPES | {"mood": f"enum({', '.join(map(sql_text, CLASSES))}) not null"}
 
@@ -193,7 +193,7 @@ def targets_met(figures: dict) -> dict:
 
 
 def registry_versions() -> list[str]:
-    from moodcast import registry
+    from moodcast.model import registry
 
     return [model.version for model in registry.versions()]
 

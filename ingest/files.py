@@ -23,7 +23,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest.damaged_csv import RaggedRows, diagnose, text_batches
-from ingest.landing import (
+from ingest.mapping import ColumnMapping
+from moodcast.contract import CLASSES, FEATURE_RANGES, FEATURES
+from moodcast.errors import BadInputError
+from moodcast.landing import (
     FILE_REJECTS_SCHEMA,
     FILE_TRACKS_SCHEMA,
     SCHEMA_FILE_NAME,
@@ -32,9 +35,6 @@ from ingest.landing import (
     landed_source_file,
     source_dir,
 )
-from ingest.mapping import ColumnMapping
-from moodcast.contract import CLASSES, FEATURE_RANGES, FEATURES
-from moodcast.errors import BadInputError
 from moodcast.track_ids import TRACK_REFERENCE_PATTERN
 
 # Landing column → the header spellings recognised for it (compared lower-cased and trimmed).

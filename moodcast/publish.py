@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from moodcast import settings
+from moodcast.sql import sql_text
 
 log = logging.getLogger("moodcast.publish")
 
@@ -59,7 +60,7 @@ def publish(connection: duckdb.DuckDBPyConnection) -> None:
 
 def convert(connection: duckdb.DuckDBPyConnection, database: str, path: Path) -> None:
     """Copy the attached `database`, table by table, into a new file at `path` in STORAGE_VERSION's format."""
-    connection.execute(f"attach {text(str(path))} as converted (storage_version '{STORAGE_VERSION}')")
+    connection.execute(f"attach {sql_text(str(path))} as converted (storage_version '{STORAGE_VERSION}')")
     try:
         connection.execute(f'copy from database "{database}" to converted')
     finally:
@@ -93,12 +94,8 @@ def describe_stage_tables(connection: duckdb.DuckDBPyConnection) -> None:
     for source in (source for source in sources if source["name"] in relations):
         name, (kind, comment) = source["name"], relations[source["name"]]
         if comment != source["description"]:
-            connection.execute(f'comment on {kind} "{name}" is {text(source["description"])}')
+            connection.execute(f'comment on {kind} "{name}" is {sql_text(source["description"])}')
         for column in source["columns"].values():
             if columns.get((name, column["name"]), column["description"]) != column["description"]:
-                connection.execute(f'comment on column "{name}"."{column["name"]}" is {text(column["description"])}')
-
-
-def text(value: str) -> str:
-    """A VARCHAR literal: ATTACH and COMMENT ON take no parameters."""
-    return "'" + value.replace("'", "''") + "'"
+                description = sql_text(column["description"])
+                connection.execute(f'comment on column "{name}"."{column["name"]}" is {description}')

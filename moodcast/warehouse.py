@@ -19,7 +19,8 @@ import duckdb
 
 from moodcast import settings
 from moodcast.errors import NotReadyError, WarehouseLockedError
-from moodcast.publish import STORAGE_VERSION, convert, publish, text
+from moodcast.publish import STORAGE_VERSION, convert, publish
+from moodcast.sql import sql_text
 
 log = logging.getLogger("moodcast.warehouse")
 
@@ -71,7 +72,7 @@ def adopt_earlier_warehouse() -> None:
     work.parent.mkdir(parents=True, exist_ok=True)
     temporary = work.with_name(f".{work.name}.{os.getpid()}.tmp")
     with duckdb.connect() as connection:
-        connection.execute(f"attach {text(str(published))} as earlier (read_only)")
+        connection.execute(f"attach {sql_text(str(published))} as earlier (read_only)")
         convert(connection, "earlier", temporary)
     os.replace(temporary, work)
 

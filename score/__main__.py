@@ -25,13 +25,15 @@ from pathlib import Path
 
 from ingest.spotify.features import SOURCES
 from ingest.spotify.retry import RetryPolicy
-from moodcast import cli, registry, settings, warehouse
+from moodcast import cli, settings, warehouse
+from moodcast.exports import export_evaluation
+from moodcast.model import registry
 from moodcast.track_ids import parse_track_id
 from score import track
 from score.catalog import WAREHOUSE_CATALOG, Outcome, mood_counts, score_catalog
 from score.catalog_file import file_catalog
 from score.engines import ENGINES, clear_scratch
-from score.export import export_evaluation, export_predictions
+from score.export import export_predictions
 from score.progress import ProgressBar
 
 log = logging.getLogger("score")

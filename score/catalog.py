@@ -26,11 +26,11 @@ import duckdb
 
 from moodcast.contract import CLASSES, FEATURE_RANGES, PROBABILITY_COLUMNS
 from moodcast.errors import BadInputError, NotReadyError
-from moodcast.registry import ModelVersion
+from moodcast.model.registry import ModelVersion
+from moodcast.sql import sql_text
 from moodcast.warehouse import require_table
 from score.engines import engine_for
 from score.progress import NO_PROGRESS, ProgressBar
-from score.sql import sql_text
 
 log = logging.getLogger("score")
 

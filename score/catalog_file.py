@@ -14,11 +14,11 @@ import pyarrow as pa
 
 from ingest.damaged_csv import RaggedRows
 from ingest.files import NO_MAPPING, BatchWriter, checked_batches, ragged_checked_batches, resolve_columns, scan_table
-from ingest.landing import FILE_TRACKS_SCHEMA
 from moodcast.errors import BadInputError
+from moodcast.landing import FILE_TRACKS_SCHEMA
+from moodcast.sql import sql_text
 from score.catalog import NO_NAMES, Catalog
 from score.engines import scratch_dir
-from score.sql import sql_text
 
 log = logging.getLogger("score")
 

@@ -11,7 +11,7 @@ and hands `insert(relation)` a relation with `track_id`, the names, `features_ha
 - Keras on Arrow batches, pipelined like the kernel, runs any model at all.
 
 `auto` picks the first that can take the model: kernel, then SQL up to SQL_MAX_MULTIPLICATIONS per
-track, then Keras. A model version whose kernel weights are saved (score.kernel) is scored without
+track, then Keras. A model version whose kernel weights are saved (moodcast.model.weights) is scored without
 loading Keras at all: TensorFlow, 2 s and 550 MB to import, is imported only where an engine needs it.
 """
 
@@ -32,9 +32,9 @@ import pyarrow as pa
 from moodcast import settings
 from moodcast.contract import PROBABILITY_COLUMNS
 from moodcast.errors import BadInputError
-from moodcast.registry import ModelVersion
-from score.errors import NotCompilable
-from score.kernel import Kernel, save_weights, saved_weights
+from moodcast.model.registry import ModelVersion
+from moodcast.model.weights import NotCompilable, save_weights, saved_weights
+from score.kernel import Kernel
 from score.progress import ProgressBar
 
 if TYPE_CHECKING:
@@ -243,7 +243,7 @@ def engine_for(model_version: ModelVersion, requested: str = "auto") -> SqlEngin
 def choose_engine(model: "keras.Model", features: list[str], requested: str = "auto") -> SqlEngine | BatchEngine:
     """The fastest engine that can take the model (or the one requested); see the module's docstring."""
     # Imported here, where Keras is loaded already: they import it.
-    from score.kernel_weights import compile_kernel
+    from moodcast.model.extract import extract_weights
     from score.network import compile_model
 
     if requested not in ENGINES:
@@ -252,7 +252,7 @@ def choose_engine(model: "keras.Model", features: list[str], requested: str = "a
         return KerasEngine(model, features)
     if requested in ("auto", "kernel"):
         try:
-            return KernelEngine(compile_kernel(model, features), features)
+            return KernelEngine(Kernel(extract_weights(model, features)), features)
         except NotCompilable as why:
             if requested == "kernel":
                 raise BadInputError(f"the native kernel cannot take the model: it has {why}; use --engine auto"

@@ -18,12 +18,8 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 
-from score.errors import NotCompilable
-
-IDENTITY_AT_INFERENCE = {
-    "InputLayer", "Dropout", "AlphaDropout", "GaussianDropout", "GaussianNoise", "SpatialDropout1D",
-    "ActivityRegularization", "Identity",
-}
+from moodcast.model.extract import IDENTITY_AT_INFERENCE, affine_of, float32
+from moodcast.model.weights import NotCompilable
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,11 +79,6 @@ class Query:
 def number(value: float) -> str:
     """A DOUBLE literal: with an exponent DuckDB reads it as DOUBLE (without one, as DECIMAL)."""
     return f"{float(value):.17e}"
-
-
-def float32(values) -> np.ndarray:
-    """Weights as Keras uses them: float32, widened exactly to double."""
-    return np.asarray(values, dtype=np.float32).astype(np.float64)
 
 
 def affine(units: Units, scale: np.ndarray, shift: np.ndarray) -> Units:
@@ -160,36 +151,13 @@ def dense(query: Query, layer, inputs: list[Units]) -> Units:
     return activation(query, layer.get_config()["activation"], Units(sums, units.depth))
 
 
-def affine_of(layer, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """(scale, shift), one per unit, of a layer that computes x * scale + shift at inference, in float32."""
-    kind = type(layer).__name__
-    if kind == "Rescaling":
-        scale, shift = float32(layer.scale), float32(layer.offset)
-    elif kind == "Normalization":
-        if layer.invert:
-            raise NotCompilable(f"{layer.name}: Normalization(invert=True)")
-        # Keras divides by max(sqrt(variance), epsilon), computed in float32.
-        spread = np.maximum(np.sqrt(np.asarray(layer.variance, np.float32)), np.float32(keras.backend.epsilon()))
-        scale, shift = 1.0 / float32(spread), -float32(layer.mean) / float32(spread)
-    elif kind == "BatchNormalization":
-        # At inference: (x - moving_mean) / sqrt(moving_variance + epsilon) * gamma + beta, in float32.
-        gamma = np.asarray(layer.gamma, np.float32) if layer.scale else np.ones(width, np.float32)
-        beta = np.asarray(layer.beta, np.float32) if layer.center else np.zeros(width, np.float32)
-        inverse = gamma / np.sqrt(np.asarray(layer.moving_variance, np.float32) + np.float32(layer.epsilon))
-        scale, shift = inverse, beta - np.asarray(layer.moving_mean, np.float32) * inverse
-    else:
-        raise NotCompilable(f"layer {layer.name!r} ({kind}) is not an affine map")
-    return (np.broadcast_to(float32(scale).reshape(-1), (width,)),
-            np.broadcast_to(float32(shift).reshape(-1), (width,)))
-
-
 def affine_layer(query: Query, layer, inputs: list[Units]) -> Units:
     (units,) = inputs
     return affine(units, *affine_of(layer, len(units)))
 
 
 def log_features(query: Query, layer, inputs: list[Units]) -> Units:
-    """moodcast.layers.LogFeatures: log(max(x, 0) + offset) where there is an offset, x elsewhere."""
+    """moodcast.model.layers.LogFeatures: log(max(x, 0) + offset) where there is an offset, x elsewhere."""
     (units,) = inputs
     offsets = layer.offsets
     if len(offsets) != len(units):

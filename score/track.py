@@ -18,7 +18,7 @@ from ingest.spotify.retry import RetryPolicy
 from moodcast import settings, warehouse
 from moodcast.contract import CLASSES, FEATURES
 from moodcast.errors import BadInputError, NotReadyError
-from moodcast.registry import ModelVersion
+from moodcast.model.registry import ModelVersion
 from score.catalog import model_features
 from score.engines import engine_for
 

@@ -8,8 +8,9 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from moodcast import registry, settings
+from moodcast import settings
 from moodcast.contract import CLASSES, FEATURES, PROBABILITY_COLUMNS
+from moodcast.model import registry
 from score.catalog import DERIVED, score_catalog
 from tests.conftest import QUICK_TRAINING, SEED_CSV, run_command, run_ok
 

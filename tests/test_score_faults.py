@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from moodcast import registry, settings, warehouse
+from moodcast import settings, warehouse
 from moodcast.errors import EXIT_BAD_INPUT, WarehouseLockedError
+from moodcast.model import registry
 from score.catalog import score_catalog
 from tests.conftest import run_command
 

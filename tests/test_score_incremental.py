@@ -7,8 +7,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from moodcast import registry, settings, warehouse
+from moodcast import settings, warehouse
 from moodcast.contract import FEATURES, PROBABILITY_COLUMNS
+from moodcast.model import registry
 from score.catalog import Outcome, score_catalog
 from score.catalog_file import file_catalog
 from tests.conftest import SEED_CSV

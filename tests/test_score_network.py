@@ -14,12 +14,13 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from moodcast import registry
 from moodcast.contract import CLASSES, FEATURES
 from moodcast.errors import BadInputError
+from moodcast.model import registry
+from moodcast.model.extract import extract_weights
+from moodcast.model.weights import NotCompilable
 from score.engines import KerasEngine, KernelEngine, SqlEngine, bounded_map, choose_engine, in_background
-from score.errors import NotCompilable
-from score.kernel_weights import compile_kernel
+from score.kernel import Kernel
 from score.network import compile_model
 from tests.conftest import SEED_CSV
 from train.config import PRESETS
@@ -56,7 +57,7 @@ def assert_agrees(model: keras.Model, features: np.ndarray, kernel: bool = False
     expected = model.predict(features.astype(np.float32), batch_size=4096, verbose=0)
     engines = [SqlEngine(compile_model(model, list(FEATURES)))]
     if kernel:
-        engines.append(KernelEngine(compile_kernel(model, list(FEATURES)), list(FEATURES)))
+        engines.append(KernelEngine(Kernel(extract_weights(model, list(FEATURES))), list(FEATURES)))
 
     for engine in engines:
         predicted = engine.predict(as_table(features))
@@ -85,7 +86,7 @@ def test_a_softmax_regression_runs_on_the_kernel_and_agrees_with_keras(seed, cat
     model = build_model(config, seed[0])
     fit(model, *seed, config)
 
-    assert compile_kernel(model.classifier, list(FEATURES)).weights.hidden_kernel.shape == (1, 10, 10)
+    assert extract_weights(model.classifier, list(FEATURES)).hidden_kernel.shape == (1, 10, 10)
     assert_agrees(model.classifier, catalog, kernel=True)
 
 
@@ -121,7 +122,7 @@ def test_the_kernel_refuses_other_shapes_and_auto_falls_back_to_sql(shape):
     model = keras.Model(inputs, outputs)
 
     with pytest.raises(NotCompilable):
-        compile_kernel(model, list(FEATURES))
+        extract_weights(model, list(FEATURES))
     with pytest.raises(BadInputError, match="the native kernel cannot take the model"):
         choose_engine(model, list(FEATURES), "kernel")
     assert isinstance(choose_engine(model, list(FEATURES)), SqlEngine)

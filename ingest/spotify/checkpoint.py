@@ -18,9 +18,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest.landing import SPOTIFY_REJECTS_SCHEMA, SPOTIFY_TRACKS_SCHEMA, write_atomically
 from ingest.spotify.references import Reference
 from moodcast import settings
+from moodcast.landing import SPOTIFY_REJECTS_SCHEMA, SPOTIFY_TRACKS_SCHEMA, write_atomically
 
 CURSOR_METADATA_KEY = b"moodcast.cursor"
 

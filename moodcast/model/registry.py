@@ -49,10 +49,10 @@ class ModelVersion:
     def load(self) -> "keras.Model":
         """The Keras model, preprocessing included."""
         # Imported here: TensorFlow takes 2 s and 550 MB, which listing versions or scoring with saved
-        # kernel weights need not pay. moodcast.layers registers the layers the model file names.
+        # kernel weights need not pay. moodcast.model.layers registers the layers the model file names.
         import keras
 
-        from moodcast import layers  # noqa: F401
+        from moodcast.model import layers  # noqa: F401
 
         try:
             return keras.saving.load_model(self.model_file)
