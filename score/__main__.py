@@ -52,8 +52,9 @@ def parse_args() -> argparse.Namespace:
                         help="also append this run's predictions to prediction_history (one row per track, model "
                              "version and features), to follow how a track's mood changes between models")
     parser.add_argument("--engine", choices=ENGINES, default="auto",
-                        help="how to compute: the model compiled to SQL, Keras on Arrow batches, or whichever is "
-                             "faster for this model (default: %(default)s)")
+                        help="how to compute: the native kernel (every model `python -m train` exports), Keras on "
+                             "Arrow batches (any model), or the kernel when it takes the model, else Keras "
+                             "(default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="log warnings and errors only")
     commands = parser.add_subparsers(dest="command", title="instead of the whole catalog")
     one = commands.add_parser("track", help="predict the mood of one track", description=track.__doc__,

@@ -13,7 +13,7 @@ rest (measured at 10 M tracks: 0.6 s on 1.9 s). The mood and the confidence foll
 probabilities, so the view computes them as it reads: storing them made the whole run a sixth slower
 (measured at 10 M tracks: 3.5 s against 2.9 s), and reading them costs an analyst 0.2 s per 10 M rows.
 
-The predictions come from one of score.engines: a native kernel, the model compiled to SQL, or Keras.
+The predictions come from one of score.engines: the native kernel, or Keras.
 """
 
 import contextlib

@@ -201,7 +201,7 @@ def test_tracks_only_in_a_catalog_file_are_added_and_kept_by_the_warehouse_run(t
     assert query("select catalog from predictions where track_id = ?", ["0" * 22]) == [(str(catalog),)]
 
 
-@pytest.mark.parametrize(("engine", "other"), [("sql", "keras"), ("keras", "kernel"), ("kernel", "sql")])
+@pytest.mark.parametrize(("engine", "other"), [("keras", "kernel"), ("kernel", "keras")])
 def test_every_engine_writes_the_same_predictions(trained, engine, other):
     score(0, engine=engine)
 

@@ -158,4 +158,4 @@ def save_weights_of(model: keras.Model, features: list[str], directory: Path) ->
     try:
         save_weights(extract_weights(model, features), directory)
     except NotCompilable as why:
-        log.info("the native kernel does not take this model (it has %s): scoring will use SQL or Keras", why)
+        log.info("the native kernel does not take this model (it has %s): scoring will use Keras", why)
