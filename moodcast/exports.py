@@ -7,12 +7,12 @@ per model version), which training writes and every stage that changes the wareh
 `exports/<table>/<table>.parquet`, rewritten each time; score.export publishes the predictions.
 """
 
-import os
 from pathlib import Path
 
 import duckdb
 
 from moodcast import settings
+from moodcast.atomic import replacing
 from moodcast.sql import sql_text
 
 EVALUATION_TABLES = ("model_runs", "model_evaluations", "model_metrics", "model_confusion")
@@ -32,7 +32,5 @@ def export_evaluation(connection: duckdb.DuckDBPyConnection) -> list[Path]:
 
 def write_parquet(connection: duckdb.DuckDBPyConnection, query: str, target: Path, options: str = "") -> None:
     """The query's rows as Parquet at target, written under a temporary name and renamed into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.tmp")
-    connection.execute(f"copy ({query}) to {sql_text(str(temporary))} (format parquet, compression zstd{options})")
-    os.replace(temporary, target)
+    with replacing(target) as temporary:
+        connection.execute(f"copy ({query}) to {sql_text(str(temporary))} (format parquet, compression zstd{options})")

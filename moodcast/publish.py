@@ -16,7 +16,6 @@ their comments, which BI tools show.
 
 import json
 import logging
-import os
 import shutil
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from pathlib import Path
 import duckdb
 
 from moodcast import settings
+from moodcast.atomic import replacing
 from moodcast.sql import sql_text
 
 log = logging.getLogger("moodcast.publish")
@@ -45,16 +45,14 @@ def publish(connection: duckdb.DuckDBPyConnection) -> None:
     if up_to_date(target):
         log.info("%s is up to date", target)
         return
-    temporary = target.with_name(f".{target.name}.tmp")
-    for leftover in (temporary, temporary.with_name(temporary.name + ".wal")):
-        leftover.unlink(missing_ok=True)  # from a publication that was killed half-way
     (work, tags), = connection.execute(
         "select database_name, tags from duckdb_databases() where database_name = current_database()").fetchall()
-    if tags.get("storage_version") == f"{STORAGE_VERSION}+":
-        shutil.copyfile(settings.work_database_path(), temporary)
-    else:
-        convert(connection, work, temporary)
-    os.replace(temporary, target)
+    with replacing(target) as temporary:
+        temporary.with_name(temporary.name + ".wal").unlink(missing_ok=True)  # of a publication killed half-way
+        if tags.get("storage_version") == f"{STORAGE_VERSION}+":
+            shutil.copyfile(settings.work_database_path(), temporary)
+        else:
+            convert(connection, work, temporary)
     log.info("published %s (%.0f MB) in %.1f s", target, target.stat().st_size / 1e6, time.monotonic() - started)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from moodcast import settings
+from moodcast.atomic import replacing
 from moodcast.errors import BadInputError, NotReadyError
 
 MODEL_FILE = "model.keras"
@@ -107,10 +108,8 @@ def get(version: str) -> ModelVersion:
 def promote(version: str) -> ModelVersion:
     """Make `version` the current model: the one `python -m score` uses."""
     model = get(version)
-    pointer = settings.models_dir() / CURRENT_FILE
-    temporary = pointer.with_name(f".{CURRENT_FILE}.tmp")
-    temporary.write_text(version + "\n")
-    os.replace(temporary, pointer)  # atomic: a scorer reads the old pointer or the new one
+    with replacing(settings.models_dir() / CURRENT_FILE) as temporary:  # a scorer reads the old pointer or the new
+        temporary.write_text(version + "\n")
     return model
 
 

@@ -9,13 +9,13 @@ that lacks it: a scoring run that finds it never imports TensorFlow, which would
 
 import hashlib
 import logging
-import os
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from moodcast.atomic import replacing
 from moodcast.contract import CLASSES, FEATURES
 from moodcast.model.registry import MODEL_FILE
 
@@ -50,13 +50,11 @@ def model_digest(directory: Path) -> str:
 def save_weights(weights: Weights, directory: Path) -> None:
     """Save the weights read from the model in `directory` next to it (atomically: a reader sees all or none)."""
     target = directory / WEIGHTS_FILE
-    temporary = target.with_name(f".{WEIGHTS_FILE}.{os.getpid()}.tmp")
     try:
-        with open(temporary, "wb") as file:
+        # Per process: `score track` may save them while a catalog run does.
+        with replacing(target, per_process=True) as temporary, open(temporary, "wb") as file:
             np.savez(file, model_sha256=np.array(model_digest(directory)), **asdict(weights))
-        os.replace(temporary, target)
     except OSError as error:  # a read-only registry: the next run reads the weights from the model again
-        temporary.unlink(missing_ok=True)
         log.warning("could not save the kernel's weights to %s (%s); scoring reads them from the model each run",
                     target, error)
 
