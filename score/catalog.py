@@ -157,29 +157,11 @@ def check_catalog(connection: duckdb.DuckDBPyConnection, features: list[str]) ->
     return rows
 
 
-def predictions_are_current(connection: duckdb.DuckDBPyConnection) -> bool | None:
-    """None: no predictions yet; False: predictions stored by an earlier moodcast (rescore all); True: usable."""
-    tables = {row[0]: row[1] for row in connection.execute(
-        "select table_name, list(column_name) from duckdb_columns() where database_name = current_database()"
-        " and schema_name = current_schema() and table_name in ('predictions', 'track_predictions', 'scoring_runs')"
-        " group by table_name"
-    ).fetchall()}
-    if "track_predictions" not in tables and "predictions" not in tables:
-        return None
-    # The view is created again by every run that writes: the tables are what must be there.
-    # An earlier track_predictions also stored the mood and the confidence, which this one's inserts leave empty.
-    return (set(tables.get("track_predictions", ())) == set(PREDICTION_COLUMN_TYPES)
-            and set(tables.get("scoring_runs", ())) >= set(RUN_COLUMN_TYPES))
-
-
-def drop_earlier_predictions(connection: duckdb.DuckDBPyConnection) -> None:
-    """Drop a predictions table that an earlier moodcast wrote, where the view now goes."""
-    kind = connection.execute(
-        "select table_type from information_schema.tables where table_name = 'predictions'"
-        " and table_catalog = current_database() and table_schema = current_schema()"
-    ).fetchall()
-    if kind == [("BASE TABLE",)]:
-        connection.execute("drop table predictions")
+def has_predictions(connection: duckdb.DuckDBPyConnection) -> bool:
+    return connection.execute(
+        "select count(*) from duckdb_tables() where database_name = current_database()"
+        " and schema_name = current_schema() and table_name = 'track_predictions'"
+    ).fetchall() == [(1,)]
 
 
 def count(connection: duckdb.DuckDBPyConnection, sql: str) -> int:
@@ -229,15 +211,13 @@ def score_catalog(
     catalog_rows = (f"select track_id, {catalog.names}, {feature_list}, hash({feature_list}) as features_hash "
                     f"from {catalog.relation} where {in_range or 'true'}")
     warn_out_of_range(connection, catalog, in_range)
-    current = predictions_are_current(connection)
-    if current is False:
-        log.info("the predictions were written by an earlier moodcast: rescoring every track")
+    predicted = has_predictions(connection)
     in_catalog = count(connection, f"({catalog_rows})")
     rows, removed, others = catalog_rows, 0, 0
     planned = f"({catalog_rows})"  # the rows to score, as this connection reads them
     of_this_catalog = f"run_id in (select run_id from scoring_runs where catalog = {name})"
     gone = f"{of_this_catalog} and track_id not in (select track_id from ({catalog_rows}))"
-    if current:
+    if predicted:
         # Joined on 64-bit hashes of the track ids, so DuckDB's hash tables hold numbers, not strings, and stay
         # in memory. Skipping a track wrongly would take its id's hash and its features' hash both colliding.
         if not full_refresh:
@@ -259,14 +239,13 @@ def score_catalog(
                  "features", in_catalog, catalog.name, model_version.version)
         return Outcome(0, skipped, 0, scorer.name, time.monotonic() - started)
     # Rewriting the whole table is faster than deleting most of its rows: when no prediction is kept.
-    replace = not current or (skipped == 0 and others == 0)
+    replace = not predicted or (skipped == 0 and others == 0)
     log.info("scoring %d of %d tracks of %s (%d unchanged, skipped; %d gone from it, removed) with model %s, "
              "%s", scoring, in_catalog, catalog.name, skipped, removed, model_version.version, scorer.name)
     # One transaction: readers, and a run killed half-way, see the old predictions or the new ones.
     connection.begin()
     try:
         if replace:
-            drop_earlier_predictions(connection)
             connection.execute(table_ddl("track_predictions", PREDICTION_COLUMN_TYPES))
         else:
             connection.execute(

@@ -209,10 +209,8 @@ def list_versions() -> None:
         m, data = model.metadata()["metrics"], model.metadata()["data"]
         marker = "*" if model.version == current else " "
         accuracy = f"{100 * m['cv_accuracy_mean']:.1f}% ± {100 * m['cv_accuracy_std']:.1f}"
-        # Versions trained before calibration was measured have neither.
-        macro_f1, ece = (f"{m[key]:.3f}" if key in m else "—" for key in ("macro_f1", "ece"))
-        print(f"{marker} {model.version:<20} {data['n_examples']:>8} {accuracy:>15} {macro_f1:>9} {ece:>6} "
-              f"{100 * m['holdout_accuracy']:>8.1f}%")
+        print(f"{marker} {model.version:<20} {data['n_examples']:>8} {accuracy:>15} {m['macro_f1']:>9.3f} "
+              f"{m['ece']:>6.3f} {100 * m['holdout_accuracy']:>8.1f}%")
 
 
 def main() -> None:
