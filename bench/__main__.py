@@ -131,7 +131,7 @@ def floor_seconds(declared: bool = True) -> float:
     from moodcast import warehouse
     from moodcast.contract import CLASSES
     from moodcast.sql import sql_text
-    from score.catalog import PREDICTION_COLUMN_TYPES
+    from score.store import PREDICTION_COLUMN_TYPES
 
     column_types = PREDICTION_COLUMN_TYPES | {"mood": f"enum({', '.join(map(sql_text, CLASSES))}) not null"}
 

@@ -30,11 +30,13 @@ from moodcast.exports import export_evaluation
 from moodcast.model import registry
 from moodcast.track_ids import parse_track_id
 from score import track
-from score.catalog import WAREHOUSE_CATALOG, Outcome, mood_counts, score_catalog
+from score.catalog import Outcome, score_catalog
 from score.catalog_file import file_catalog
 from score.engines import ENGINES, clear_scratch
 from score.export import export_predictions
+from score.plan import WAREHOUSE_CATALOG
 from score.progress import ProgressBar
+from score.store import mood_counts
 
 log = logging.getLogger("score")
 

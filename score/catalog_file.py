@@ -24,8 +24,8 @@ from ingest.files import (
 from moodcast.errors import BadInputError
 from moodcast.landing import FILE_TRACKS_SCHEMA
 from moodcast.sql import sql_text
-from score.catalog import NO_NAMES, Catalog
 from score.engines import scratch_dir
+from score.plan import NO_NAMES, Catalog
 
 log = logging.getLogger("score")
 

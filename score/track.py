@@ -19,8 +19,8 @@ from moodcast import settings, warehouse
 from moodcast.contract import CLASSES, FEATURES
 from moodcast.errors import BadInputError, NotReadyError
 from moodcast.model.registry import ModelVersion
-from score.catalog import model_features
 from score.engines import engine_for
+from score.plan import model_features
 
 
 @dataclass(frozen=True)
