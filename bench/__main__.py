@@ -131,8 +131,8 @@ def floor_seconds(declared: bool = True) -> float:
     """
     from moodcast import warehouse
     from moodcast.contract import CLASSES
-    from score.catalog import PREDICTION_COLUMN_TYPES
-    from score.sql import sql_text
+    from moodcast.sql import sql_text
+    from score.store import PREDICTION_COLUMN_TYPES
 
     column_types = PREDICTION_COLUMN_TYPES | {"mood": f"enum({', '.join(map(sql_text, CLASSES))}) not null"}
 
@@ -194,7 +194,7 @@ def targets_met(figures: dict) -> dict:
 
 
 def registry_versions() -> list[str]:
-    from moodcast import registry
+    from moodcast.model import registry
 
     return [model.version for model in registry.versions()]
 

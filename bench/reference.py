@@ -21,7 +21,8 @@ def step(name: str) -> None:
 
 def agreement(version: str, sample_rows: int) -> dict:
     """The predictions, moods as analysts read them, against model.predict on a random sample of tracks."""
-    from moodcast import registry, warehouse
+    from moodcast import warehouse
+    from moodcast.model import registry
 
     with warehouse.connect(read_only=True) as connection:
         sample = connection.execute(
@@ -41,7 +42,8 @@ def agreement(version: str, sample_rows: int) -> dict:
 
 def keras_rows_per_s(version: str, rows: int) -> dict:
     """model.predict on the catalog's Arrow batches, as a script would do it: the naive reference."""
-    from moodcast import registry, warehouse
+    from moodcast import warehouse
+    from moodcast.model import registry
 
     model = registry.get(version).load()
     done, started = 0, time.monotonic()

@@ -11,9 +11,9 @@ only: the cheap yes/no checks run on every row, built from the same conditions a
 """
 
 import hashlib
-import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +23,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest.damaged_csv import RaggedRows, diagnose, text_batches
-from ingest.landing import (
+from ingest.mapping import ColumnMapping
+from moodcast.atomic import replacing
+from moodcast.contract import CLASSES, FEATURE_RANGES, FEATURES
+from moodcast.errors import BadInputError
+from moodcast.landing import (
     FILE_REJECTS_SCHEMA,
     FILE_TRACKS_SCHEMA,
     SCHEMA_FILE_NAME,
@@ -32,9 +36,6 @@ from ingest.landing import (
     landed_source_file,
     source_dir,
 )
-from ingest.mapping import ColumnMapping
-from moodcast.contract import CLASSES, FEATURE_RANGES, FEATURES
-from moodcast.errors import BadInputError
 from moodcast.track_ids import TRACK_REFERENCE_PATTERN
 
 # Landing column → the header spellings recognised for it (compared lower-cased and trimmed).
@@ -107,47 +108,29 @@ def land(batches: Iterator[tuple[pl.DataFrame, pl.DataFrame]], tracks_path: Path
     """Write the (accepted, rejected) batches to the landing zone: (accepted, rejected, the first rejects)."""
     accepted = rejected = 0
     examples: list[str] = []
+    # The rejects are published first, as the inner block ends: the tracks file is what marks the file as landed.
     with (
-        BatchWriter(rejects_path, FILE_REJECTS_SCHEMA.with_metadata(metadata)) as rejects_out,
-        BatchWriter(tracks_path, FILE_TRACKS_SCHEMA.with_metadata(metadata)) as tracks_out,
+        parquet_batches(tracks_path, FILE_TRACKS_SCHEMA.with_metadata(metadata)) as write_tracks,
+        parquet_batches(rejects_path, FILE_REJECTS_SCHEMA.with_metadata(metadata)) as write_rejects,
     ):
         for good, bad in batches:
-            tracks_out.write(good.select(
-                "track_id", "track_name", "artist_name", "album_name", *FEATURES, "mood", *lineage
-            ))
-            rejects_out.write(bad.select("track_reference", "reason", "raw_record", *lineage))
+            write_tracks(good.select("track_id", "track_name", "artist_name", "album_name", *FEATURES, "mood",
+                                     *lineage))
+            write_rejects(bad.select("track_reference", "reason", "raw_record", *lineage))
             accepted, rejected = accepted + good.height, rejected + bad.height
             examples += [f"row {row}: {why}" for row, why in bad.select("source_row", "reason").head(5).iter_rows()]
-        # Rejects first: the tracks file is what marks the file as landed.
-        rejects_out.publish()
-        tracks_out.publish()
     return accepted, rejected, examples
 
 
-class BatchWriter:
-    """A Parquet file written batch by batch under a temporary name, renamed into place by publish()."""
+@contextmanager
+def parquet_batches(path: Path, schema: pa.Schema) -> Iterator[Callable[[pl.DataFrame], None]]:
+    """Yields write(frame): a Parquet file written batch by batch, published whole when the block succeeds."""
+    with replacing(path) as temporary, pq.ParquetWriter(temporary, schema, compression="zstd") as writer:
+        def write(frame: pl.DataFrame) -> None:
+            if frame.height:
+                writer.write_table(frame.to_arrow().cast(schema))
 
-    def __init__(self, path: Path, schema: pa.Schema):
-        self.path, self.schema = path, schema
-        self.temporary = path.with_name(f".{path.name}.tmp")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.writer = pq.ParquetWriter(self.temporary, schema, compression="zstd")
-
-    def write(self, frame: pl.DataFrame) -> None:
-        if frame.height:
-            self.writer.write_table(frame.to_arrow().cast(self.schema))
-
-    def publish(self) -> None:
-        self.writer.close()
-        os.replace(self.temporary, self.path)
-
-    def __enter__(self) -> "BatchWriter":
-        return self
-
-    def __exit__(self, *exception) -> None:
-        if self.temporary.exists():  # not published: the run failed
-            self.writer.close()
-            self.temporary.unlink()
+        yield write
 
 
 def file_sha256(path: Path) -> str:

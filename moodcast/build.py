@@ -15,11 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from ingest.landing import ensure_landing_zone
 from moodcast import cli, settings, warehouse
 from moodcast.child_process import run_child
 from moodcast.dbt_failures import build_exit_code
 from moodcast.errors import EXIT_INTERNAL
+from moodcast.landing import ensure_landing_zone
 from moodcast.publish import publish
 
 WRITE_PROBE_BYTES = 1 << 20  # less free space than this, and dbt cannot even write its logs

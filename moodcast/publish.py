@@ -16,7 +16,6 @@ their comments, which BI tools show.
 
 import json
 import logging
-import os
 import shutil
 import time
 from pathlib import Path
@@ -24,6 +23,8 @@ from pathlib import Path
 import duckdb
 
 from moodcast import settings
+from moodcast.atomic import replacing
+from moodcast.sql import sql_text
 
 log = logging.getLogger("moodcast.publish")
 
@@ -44,22 +45,20 @@ def publish(connection: duckdb.DuckDBPyConnection) -> None:
     if up_to_date(target):
         log.info("%s is up to date", target)
         return
-    temporary = target.with_name(f".{target.name}.tmp")
-    for leftover in (temporary, temporary.with_name(temporary.name + ".wal")):
-        leftover.unlink(missing_ok=True)  # from a publication that was killed half-way
     (work, tags), = connection.execute(
         "select database_name, tags from duckdb_databases() where database_name = current_database()").fetchall()
-    if tags.get("storage_version") == f"{STORAGE_VERSION}+":
-        shutil.copyfile(settings.work_database_path(), temporary)
-    else:
-        convert(connection, work, temporary)
-    os.replace(temporary, target)
+    with replacing(target) as temporary:
+        temporary.with_name(temporary.name + ".wal").unlink(missing_ok=True)  # of a publication killed half-way
+        if tags.get("storage_version") == f"{STORAGE_VERSION}+":
+            shutil.copyfile(settings.work_database_path(), temporary)
+        else:
+            convert(connection, work, temporary)
     log.info("published %s (%.0f MB) in %.1f s", target, target.stat().st_size / 1e6, time.monotonic() - started)
 
 
 def convert(connection: duckdb.DuckDBPyConnection, database: str, path: Path) -> None:
     """Copy the attached `database`, table by table, into a new file at `path` in STORAGE_VERSION's format."""
-    connection.execute(f"attach {text(str(path))} as converted (storage_version '{STORAGE_VERSION}')")
+    connection.execute(f"attach {sql_text(str(path))} as converted (storage_version '{STORAGE_VERSION}')")
     try:
         connection.execute(f'copy from database "{database}" to converted')
     finally:
@@ -93,12 +92,8 @@ def describe_stage_tables(connection: duckdb.DuckDBPyConnection) -> None:
     for source in (source for source in sources if source["name"] in relations):
         name, (kind, comment) = source["name"], relations[source["name"]]
         if comment != source["description"]:
-            connection.execute(f'comment on {kind} "{name}" is {text(source["description"])}')
+            connection.execute(f'comment on {kind} "{name}" is {sql_text(source["description"])}')
         for column in source["columns"].values():
             if columns.get((name, column["name"]), column["description"]) != column["description"]:
-                connection.execute(f'comment on column "{name}"."{column["name"]}" is {text(column["description"])}')
-
-
-def text(value: str) -> str:
-    """A VARCHAR literal: ATTACH and COMMENT ON take no parameters."""
-    return "'" + value.replace("'", "''") + "'"
+                description = sql_text(column["description"])
+                connection.execute(f'comment on column "{name}"."{column["name"]}" is {description}')

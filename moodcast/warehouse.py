@@ -18,8 +18,10 @@ from contextlib import contextmanager
 import duckdb
 
 from moodcast import settings
+from moodcast.atomic import replacing
 from moodcast.errors import NotReadyError, WarehouseLockedError
-from moodcast.publish import STORAGE_VERSION, convert, publish, text
+from moodcast.publish import STORAGE_VERSION, convert, publish
+from moodcast.sql import sql_text
 
 log = logging.getLogger("moodcast.warehouse")
 
@@ -68,12 +70,9 @@ def adopt_earlier_warehouse() -> None:
     work, published = settings.work_database_path(), settings.database_path()
     if work.exists() or not published.exists():
         return
-    work.parent.mkdir(parents=True, exist_ok=True)
-    temporary = work.with_name(f".{work.name}.{os.getpid()}.tmp")
-    with duckdb.connect() as connection:
-        connection.execute(f"attach {text(str(published))} as earlier (read_only)")
+    with replacing(work, per_process=True) as temporary, duckdb.connect() as connection:
+        connection.execute(f"attach {sql_text(str(published))} as earlier (read_only)")
         convert(connection, "earlier", temporary)
-    os.replace(temporary, work)
 
 
 @contextmanager

@@ -25,14 +25,18 @@ from pathlib import Path
 
 from ingest.spotify.features import SOURCES
 from ingest.spotify.retry import RetryPolicy
-from moodcast import cli, registry, settings, warehouse
+from moodcast import cli, settings, warehouse
+from moodcast.exports import export_evaluation
+from moodcast.model import registry
 from moodcast.track_ids import parse_track_id
 from score import track
-from score.catalog import WAREHOUSE_CATALOG, Outcome, mood_counts, score_catalog
+from score.catalog import Outcome, score_catalog
 from score.catalog_file import file_catalog
 from score.engines import ENGINES, clear_scratch
-from score.export import export_evaluation, export_predictions
+from score.export import export_predictions
+from score.plan import WAREHOUSE_CATALOG
 from score.progress import ProgressBar
+from score.store import mood_counts
 
 log = logging.getLogger("score")
 
@@ -50,8 +54,9 @@ def parse_args() -> argparse.Namespace:
                         help="also append this run's predictions to prediction_history (one row per track, model "
                              "version and features), to follow how a track's mood changes between models")
     parser.add_argument("--engine", choices=ENGINES, default="auto",
-                        help="how to compute: the model compiled to SQL, Keras on Arrow batches, or whichever is "
-                             "faster for this model (default: %(default)s)")
+                        help="how to compute: the native kernel (every model `python -m train` exports), Keras on "
+                             "Arrow batches (any model), or the kernel when it takes the model, else Keras "
+                             "(default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="log warnings and errors only")
     commands = parser.add_subparsers(dest="command", title="instead of the whole catalog")
     one = commands.add_parser("track", help="predict the mood of one track", description=track.__doc__,

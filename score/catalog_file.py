@@ -13,12 +13,19 @@ import polars as pl
 import pyarrow as pa
 
 from ingest.damaged_csv import RaggedRows
-from ingest.files import NO_MAPPING, BatchWriter, checked_batches, ragged_checked_batches, resolve_columns, scan_table
-from ingest.landing import FILE_TRACKS_SCHEMA
+from ingest.files import (
+    NO_MAPPING,
+    checked_batches,
+    parquet_batches,
+    ragged_checked_batches,
+    resolve_columns,
+    scan_table,
+)
 from moodcast.errors import BadInputError
-from score.catalog import NO_NAMES, Catalog
+from moodcast.landing import FILE_TRACKS_SCHEMA
+from moodcast.sql import sql_text
 from score.engines import scratch_dir
-from score.sql import sql_text
+from score.plan import NO_NAMES, Catalog
 
 log = logging.getLogger("score")
 
@@ -57,10 +64,9 @@ def stage(batches: Iterator[tuple[pl.DataFrame, pl.DataFrame]], staged: Path,
     schema = pa.schema([*(FILE_TRACKS_SCHEMA.field(name) for name in ("track_id", *features)),
                         pa.field("source_row", pa.int64(), nullable=False)])
     accepted, rejected, examples = 0, 0, []
-    with BatchWriter(staged, schema) as writer:
+    with parquet_batches(staged, schema) as write:
         for good, bad in batches:
-            writer.write(good.select("track_id", *features, "source_row"))
+            write(good.select("track_id", *features, "source_row"))
             accepted, rejected = accepted + good.height, rejected + bad.height
             examples += [f"row {row}: {why}" for row, why in bad.select("source_row", "reason").head(5).iter_rows()]
-        writer.publish()
     return accepted, rejected, examples

@@ -1,18 +1,16 @@
-"""How predictions are computed and written: a native kernel, the model compiled to SQL, or Keras.
+"""How predictions are computed and written: a native kernel, or Keras.
 
 Every engine takes a query of the tracks to score (`track_id`, its names, `features_hash` and the features)
 and hands `insert(relation)` a relation with `track_id`, the names, `features_hash` and the four probabilities;
 `insert` gives the statement that writes them to `predictions` (whose view derives mood and confidence).
 
-- The native kernel (score.kernel) is the fastest for moodcast's own models; it computes on Arrow
+- The native kernel (score.kernel) runs every model `python -m train` exports; it computes on Arrow
   batches in a thread of its own while DuckDB writes the previous chunk, so the two overlap.
-- The compiled SQL (score.network) runs inside DuckDB's write; it takes any model built from the
-  layers it knows, and is fast for small networks only: its cost grows with the multiplications.
 - Keras on Arrow batches, pipelined like the kernel, runs any model at all.
 
-`auto` picks the first that can take the model: kernel, then SQL up to SQL_MAX_MULTIPLICATIONS per
-track, then Keras. A model version whose kernel weights are saved (score.kernel) is scored without
-loading Keras at all: TensorFlow, 2 s and 550 MB to import, is imported only where an engine needs it.
+`auto` picks the kernel when it can take the model, else Keras. A model version whose kernel
+weights are saved (moodcast.model.weights) is scored without loading Keras at all: TensorFlow, 2 s
+and 550 MB to import, is imported only where an engine needs it.
 """
 
 import logging
@@ -32,15 +30,13 @@ import pyarrow as pa
 from moodcast import settings
 from moodcast.contract import PROBABILITY_COLUMNS
 from moodcast.errors import BadInputError
-from moodcast.registry import ModelVersion
-from score.errors import NotCompilable
-from score.kernel import Kernel, save_weights, saved_weights
+from moodcast.model.registry import ModelVersion
+from moodcast.model.weights import NotCompilable, save_weights, saved_weights
+from score.kernel import Kernel
 from score.progress import ProgressBar
 
 if TYPE_CHECKING:
     import keras
-
-    from score.network import CompiledNetwork
 
 log = logging.getLogger("score")
 
@@ -48,11 +44,7 @@ BATCH_ROWS = 65_536  # rows per Arrow batch computed at once: large enough to am
 # Batches are computed on both cores, between and alongside DuckDB's writes (the kernel releases the GIL).
 COMPUTE_THREADS = 2
 CHUNK_ROWS = 1_048_576  # rows per insert: DuckDB writes a chunk on every core while the next one is computed
-# Beyond this many multiplications per track, Keras on Arrow batches outruns DuckDB evaluating the SQL:
-# measured at 10 M tracks on 2 cores, the article's network (112) scores 1.4x faster in SQL, five
-# Dense(32) networks (2,240) several times faster in Keras.
-SQL_MAX_MULTIPLICATIONS = 500
-ENGINES = ("auto", "kernel", "sql", "keras")
+ENGINES = ("auto", "kernel", "keras")
 SCORED_SCHEMA = pa.schema([
     pa.field("track_id", pa.string()),
     pa.field("track_name", pa.string()),
@@ -71,32 +63,6 @@ def scratch_dir() -> Path:
 def clear_scratch() -> None:
     """Remove what a killed run left behind."""
     shutil.rmtree(scratch_dir(), ignore_errors=True)
-
-
-class SqlEngine:
-    """The model compiled to SQL: DuckDB computes the probabilities as it writes them."""
-
-    name = "compiled SQL"
-
-    def __init__(self, network: "CompiledNetwork"):
-        self.network = network
-
-    def relation(self, rows: str) -> str:
-        return f"({self.network.sql(f'({rows})', PROBABILITY_COLUMNS)})"
-
-    def write(self, connection: duckdb.DuckDBPyConnection, rows: str, insert: Insert, total: int,
-              progress: ProgressBar) -> None:
-        with progress.query("scoring", connection):
-            connection.execute(insert(self.relation(rows)))
-
-    def predict(self, features: pa.Table) -> np.ndarray:
-        """The probabilities (tracks, classes) for a table of features, as a catalog run computes them."""
-        with duckdb.connect() as connection:
-            connection.register("features", features)
-            found = connection.execute(
-                f"select {', '.join(PROBABILITY_COLUMNS)} from ({self.network.sql('features', PROBABILITY_COLUMNS)})"
-            ).fetchnumpy()
-        return np.column_stack([found[column] for column in PROBABILITY_COLUMNS])
 
 
 class BatchEngine:
@@ -229,7 +195,7 @@ def in_background(items: Iterator, ahead: int = 1) -> Iterator:
         producer.join()
 
 
-def engine_for(model_version: ModelVersion, requested: str = "auto") -> SqlEngine | BatchEngine:
+def engine_for(model_version: ModelVersion, requested: str = "auto") -> BatchEngine:
     """choose_engine for a model version: the kernel from its saved weights if it has them, without Keras."""
     features = model_version.metadata()["features"]
     if requested in ("auto", "kernel") and (weights := saved_weights(model_version.path)) is not None:
@@ -240,34 +206,20 @@ def engine_for(model_version: ModelVersion, requested: str = "auto") -> SqlEngin
     return engine
 
 
-def choose_engine(model: "keras.Model", features: list[str], requested: str = "auto") -> SqlEngine | BatchEngine:
+def choose_engine(model: "keras.Model", features: list[str], requested: str = "auto") -> BatchEngine:
     """The fastest engine that can take the model (or the one requested); see the module's docstring."""
-    # Imported here, where Keras is loaded already: they import it.
-    from score.kernel_weights import compile_kernel
-    from score.network import compile_model
+    # Imported here, where Keras is loaded already: it imports it.
+    from moodcast.model.extract import extract_weights
 
     if requested not in ENGINES:
         raise BadInputError(f"unknown scoring engine {requested!r}: expected one of {', '.join(ENGINES)}")
     if requested == "keras":
         return KerasEngine(model, features)
-    if requested in ("auto", "kernel"):
-        try:
-            return KernelEngine(compile_kernel(model, features), features)
-        except NotCompilable as why:
-            if requested == "kernel":
-                raise BadInputError(f"the native kernel cannot take the model: it has {why}; use --engine auto"
-                                    ) from None
-            log.info("the native kernel does not take this model (it has %s)", why)
     try:
-        network = compile_model(model, features)
+        return KernelEngine(Kernel(extract_weights(model, features)), features)
     except NotCompilable as why:
-        if requested == "sql":
-            raise BadInputError(f"the model cannot be compiled to SQL: it has {why}; use --engine keras") from None
-        log.warning("the model has %s, which has no SQL form: scoring with Keras on Arrow batches (correct, slower)",
-                    why)
+        if requested == "kernel":
+            raise BadInputError(f"the native kernel cannot take the model: it has {why}; use --engine auto") from None
+        log.warning("the native kernel does not take this model (it has %s): scoring with Keras on Arrow batches "
+                    "(correct, slower)", why)
         return KerasEngine(model, features)
-    if requested == "auto" and network.multiplications > SQL_MAX_MULTIPLICATIONS:
-        log.info("the model takes %d multiplications per track, more than DuckDB does faster than Keras (%d): "
-                 "scoring with Keras on Arrow batches", network.multiplications, SQL_MAX_MULTIPLICATIONS)
-        return KerasEngine(model, features)
-    return SqlEngine(network)

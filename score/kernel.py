@@ -5,86 +5,23 @@ multiply-adds per track. TensorFlow spends most of its time moving (batch, 32) t
 memory between ops, DuckDB's SQL form evaluates one expression at a time; this kernel keeps a
 block of rows in cache and computes the whole network on it, vectorised across rows: about 8 M
 tracks/s on one core here, several times either. Its weights are the Keras model's, read by
-score.kernel_weights with the preprocessing folded in, so probabilities differ from Keras's by
-float32 rounding only (~1e-6); tests hold the kernel to `model.predict`.
-
-The weights are saved next to the model (`kernel.npz` in the version's folder, with the SHA-256 of
-the model file they were read from), by training and by the first scoring run that lacks them: a
-scoring run that finds them never imports TensorFlow, which would cost 2 s and 550 MB.
+moodcast.model.extract with the preprocessing folded in and saved next to the model
+(moodcast.model.weights), so probabilities differ from Keras's by float32 rounding only (~1e-6);
+tests hold the kernel to `model.predict`.
 
 The sums over the 10 features and the 4 classes are written out term by term: with no loop inside
 the loop over rows, LLVM vectorises across rows. Hence the fixed sizes, which are the contract's.
 """
 
-import hashlib
-import logging
-import os
-import zipfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 from numba import njit
 
-from moodcast.contract import CLASSES, FEATURES
-from moodcast.registry import MODEL_FILE
+from moodcast.model.weights import N_CLASSES, N_FEATURES, Weights
 
-log = logging.getLogger("score")
-
-WEIGHTS_FILE = "kernel.npz"
 BLOCK_ROWS = 512  # rows computed together: their features and logits stay in the core's L1/L2 cache
-N_FEATURES, N_CLASSES = len(FEATURES), len(CLASSES)
 assert (N_FEATURES, N_CLASSES) == (10, 4), "the kernel's sums are written out for 10 features and 4 classes"
-
-
-@dataclass(frozen=True)
-class Weights:
-    """The network as the kernel takes it, all float32: preprocessing folded into the hidden layer."""
-
-    log_offsets: np.ndarray  # (features,): log(max(x, 0) + offset), offset > 0, where log_mask is set
-    log_mask: np.ndarray  # (features,) bool
-    hidden_kernel: np.ndarray  # (members, features, hidden)
-    hidden_bias: np.ndarray  # (members, hidden)
-    relu: bool
-    output_kernel: np.ndarray  # (members, hidden, classes)
-    output_bias: np.ndarray  # (members, classes)
-
-
-def model_digest(directory: Path) -> str:
-    with open(directory / MODEL_FILE, "rb") as model:
-        return hashlib.file_digest(model, "sha256").hexdigest()
-
-
-def save_weights(weights: Weights, directory: Path) -> None:
-    """Save the weights read from the model in `directory` next to it (atomically: a reader sees all or none)."""
-    target = directory / WEIGHTS_FILE
-    temporary = target.with_name(f".{WEIGHTS_FILE}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "wb") as file:
-            np.savez(file, model_sha256=np.array(model_digest(directory)), **asdict(weights))
-        os.replace(temporary, target)
-    except OSError as error:  # a read-only registry: the next run reads the weights from the model again
-        temporary.unlink(missing_ok=True)
-        log.warning("could not save the kernel's weights to %s (%s); scoring reads them from the model each run",
-                    target, error)
-
-
-def saved_weights(directory: Path) -> Weights | None:
-    """The weights saved for the model in `directory`, or None: none saved, or saved for another model file."""
-    path = directory / WEIGHTS_FILE
-    if not path.is_file():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as saved:
-            if str(saved["model_sha256"]) != model_digest(directory):
-                log.info("%s was saved for another %s: reading the weights from the model again", path, MODEL_FILE)
-                return None
-            arrays = {name: saved[name] for name in Weights.__dataclass_fields__}
-            return Weights(**arrays | {"relu": bool(arrays["relu"])})
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
-        log.warning("%s cannot be read (%s): reading the weights from the model again", path, error)
-        return None
 
 
 # Cephes's single-precision log and exp (http://www.netlib.org/cephes/, logf.c and expf.c): a

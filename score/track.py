@@ -18,9 +18,9 @@ from ingest.spotify.retry import RetryPolicy
 from moodcast import settings, warehouse
 from moodcast.contract import CLASSES, FEATURES
 from moodcast.errors import BadInputError, NotReadyError
-from moodcast.registry import ModelVersion
-from score.catalog import model_features
+from moodcast.model.registry import ModelVersion
 from score.engines import engine_for
+from score.plan import model_features
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ import polars as pl
 import pytest
 
 from ingest.files import ingest_file
-from ingest.landing import FILE_TRACKS_SCHEMA, write_atomically
 from moodcast import settings
 from moodcast.build import dbt_build
 from moodcast.contract import FEATURES
 from moodcast.errors import EXIT_DATA_TEST_FAILED
+from moodcast.landing import FILE_TRACKS_SCHEMA, write_atomically
 from tests.conftest import CONFLICTS_CSV, SEED_CSV, run_command, run_ok
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)

@@ -15,9 +15,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingest.files import ingest_file
-from ingest.landing import FILE_REJECTS_SCHEMA, FILE_TRACKS_SCHEMA, source_dir
 from moodcast import settings
 from moodcast.errors import BadInputError
+from moodcast.landing import FILE_REJECTS_SCHEMA, FILE_TRACKS_SCHEMA, source_dir
 from tests.conftest import SEED_CSV, run_command
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)

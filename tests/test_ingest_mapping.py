@@ -8,11 +8,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingest.files import ingest_file
-from ingest.landing import source_dir
 from ingest.mapping import read_mapping
 from moodcast import settings
 from moodcast.build import dbt_build
 from moodcast.errors import BadInputError
+from moodcast.landing import source_dir
 from tests.conftest import SEED_CSV, run_command
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)

@@ -24,10 +24,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest.files import ingest_file
-from ingest.landing import source_dir
 from moodcast import settings as moodcast_settings
 from moodcast.build import dbt_build
 from moodcast.contract import CLASSES, FEATURE_RANGES, FEATURES
+from moodcast.landing import source_dir
 from tests.conftest import run_command
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)

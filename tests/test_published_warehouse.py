@@ -9,8 +9,10 @@ import polars as pl
 import pytest
 import sqlalchemy
 
-from moodcast import registry, settings, warehouse
-from score.export import EVALUATION_TABLES, EXPORTED_COLUMNS
+from moodcast import settings, warehouse
+from moodcast.exports import EVALUATION_TABLES
+from moodcast.model import registry
+from score.export import EXPORTED_COLUMNS
 from tests.conftest import SEED_CSV, run_ok
 from tests.old_duckdb import SERIES, python_with, read_with
 

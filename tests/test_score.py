@@ -8,9 +8,11 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from moodcast import registry, settings
+from moodcast import settings
 from moodcast.contract import CLASSES, FEATURES, PROBABILITY_COLUMNS
-from score.catalog import DERIVED, score_catalog
+from moodcast.model import registry
+from score.catalog import score_catalog
+from score.store import DERIVED
 from tests.conftest import QUICK_TRAINING, SEED_CSV, run_command, run_ok
 
 

@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import sqlalchemy
 
-from moodcast import registry, settings, warehouse
+from moodcast import settings, warehouse
+from moodcast.model import registry
 from score.catalog import score_catalog
 from score.export import EXPORTED_COLUMNS, export_predictions, predictions_export
 

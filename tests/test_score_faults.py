@@ -12,12 +12,13 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from moodcast import registry, settings, warehouse
+from moodcast import settings, warehouse
 from moodcast.errors import EXIT_BAD_INPUT, WarehouseLockedError
+from moodcast.model import registry
 from score.catalog import score_catalog
 from tests.conftest import run_command
 
-COPIES = 500  # the 686 seed tracks this many times: long enough a write to be caught in the act
+COPIES = 5000  # the 686 seed tracks this many times: long enough a run (with Keras) to be caught in the act
 
 
 def checksum() -> list[tuple]:
@@ -60,8 +61,8 @@ def test_a_run_killed_while_writing_leaves_the_predictions_as_they_were_and_the_
             " t.* exclude (track_id, tempo), t.tempo + copy / 1000 as tempo"
             f" from track_features t cross join range({COPIES}) copies(copy)"
         )
-    # The SQL engine computes inside the write: the kill lands inside the transaction.
-    run = start_scoring(scored, "--engine", "sql")
+    # Keras computes the catalog in seconds, inside the transaction: the kill lands there.
+    run = start_scoring(scored, "--engine", "keras")
     wait_for_line(run, "INFO score: scoring")
     time.sleep(1.0)
 

@@ -7,8 +7,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from moodcast import registry, settings, warehouse
+from moodcast import settings, warehouse
 from moodcast.contract import FEATURES, PROBABILITY_COLUMNS
+from moodcast.model import registry
 from score.catalog import Outcome, score_catalog
 from score.catalog_file import file_catalog
 from tests.conftest import SEED_CSV
@@ -126,34 +127,6 @@ def test_full_refresh_rescores_every_track(trained):
     assert runs_per_track() == {1: 686}
 
 
-@pytest.mark.parametrize("columns", ["contract", "with features_hash and catalog"])
-def test_a_predictions_table_of_an_earlier_moodcast_is_replaced(trained, columns):
-    score(0)
-    contract_columns = f"track_id, mood, confidence, {', '.join(PROBABILITY_COLUMNS)}, model_version, scored_at"
-    extra = ", features_hash, catalog" if columns != "contract" else ""
-    change(f"create table earlier as select {contract_columns}{extra} from predictions",
-           "drop view predictions", "drop table track_predictions", "drop table scoring_runs",
-           "alter table earlier rename to predictions")
-
-    outcome = score(1)
-
-    assert outcome.scored == 686
-    assert query("select count(*), count(features_hash) from predictions") == [(686, 686)]
-    assert query("select table_type from information_schema.tables where table_name = 'predictions'") == [("VIEW",)]
-
-
-def test_stored_moods_and_confidences_of_an_earlier_moodcast_are_replaced(trained):
-    score(0)
-    change("create table earlier as select *, 'Calm' as mood, 1::float as confidence from track_predictions",
-           "drop table track_predictions", "alter table earlier rename to track_predictions")
-
-    outcome = score(1)
-
-    assert (outcome.scored, outcome.skipped) == (686, 0)
-    assert query("select count(*) from information_schema.columns where table_name = 'track_predictions' "
-                 "and column_name in ('mood', 'confidence')") == [(0,)]
-
-
 def test_history_keeps_one_row_per_track_model_version_and_features(trained):
     score(0, history=True)
     change("update track_features set tempo = tempo + 1"
@@ -200,7 +173,7 @@ def test_tracks_only_in_a_catalog_file_are_added_and_kept_by_the_warehouse_run(t
     assert query("select catalog from predictions where track_id = ?", ["0" * 22]) == [(str(catalog),)]
 
 
-@pytest.mark.parametrize(("engine", "other"), [("sql", "keras"), ("keras", "kernel"), ("kernel", "sql")])
+@pytest.mark.parametrize(("engine", "other"), [("keras", "kernel"), ("kernel", "keras")])
 def test_every_engine_writes_the_same_predictions(trained, engine, other):
     score(0, engine=engine)
 

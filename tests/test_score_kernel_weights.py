@@ -9,9 +9,10 @@ import sys
 import duckdb
 import numpy as np
 
-from moodcast import registry, settings
+from moodcast import settings
 from moodcast.contract import FEATURES, PROBABILITY_COLUMNS
-from score.kernel import WEIGHTS_FILE
+from moodcast.model import registry
+from moodcast.model.weights import WEIGHTS_FILE
 from tests.conftest import run_ok
 
 TENSORFLOW_IMPORTED = re.compile(r"\|\s+tensorflow$", re.MULTILINE)  # a line of `python -X importtime`

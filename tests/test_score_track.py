@@ -6,9 +6,10 @@ import duckdb
 import pytest
 
 from ingest.spotify.retry import RetryPolicy
-from moodcast import registry, settings
+from moodcast import settings
 from moodcast.contract import CLASSES
 from moodcast.errors import BadInputError
+from moodcast.model import registry
 from score.track import score_track
 from tests.conftest import SEED_CSV, run_ok
 

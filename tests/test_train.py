@@ -12,9 +12,10 @@ import keras
 import numpy as np
 import pytest
 
-from moodcast import registry, settings
+from moodcast import settings
 from moodcast.contract import CLASSES, FEATURES
 from moodcast.errors import BadInputError
+from moodcast.model import registry
 from tests.conftest import QUICK_TRAINING, run_command, run_ok
 from train.config import PRESETS, TrainConfig, add_arguments, from_arguments
 from train.data import Examples, check_enough, read_examples

@@ -25,10 +25,11 @@ from pathlib import Path
 import tensorflow as tf
 
 from ingest.mapping import ColumnMapping, read_mapping
-from moodcast import cli, registry, settings, warehouse
+from moodcast import cli, settings, warehouse
 from moodcast.contract import CLASSES, FEATURES
-from score.export import export_evaluation
-from score.kernel_weights import save_kernel_weights
+from moodcast.exports import export_evaluation
+from moodcast.model import registry
+from moodcast.model.extract import save_weights_of
 from train import compare, reproduce
 from train.config import TrainConfig, add_arguments, from_arguments
 from train.data import Examples, check_enough, read_examples
@@ -136,8 +137,8 @@ def train(config: TrainConfig, promote: bool) -> None:
     version, staging = registry.start_version(created_at)
     described = metadata(version, created_at, examples, outcome, config)
     outcome.model.save(staging / registry.MODEL_FILE)
-    # The model in the native kernel's form too, so scoring runs without loading Keras (see score.kernel).
-    save_kernel_weights(outcome.model, described["features"], staging)
+    # The model in the native kernel's form too, so scoring runs without loading Keras (see moodcast.model).
+    save_weights_of(outcome.model, described["features"], staging)
     (staging / registry.METADATA_FILE).write_text(json.dumps(described, indent=2) + "\n")
     (staging / "report.md").write_text(markdown_report(version, outcome, described))
     save_pictures(outcome, staging, version)
@@ -208,10 +209,8 @@ def list_versions() -> None:
         m, data = model.metadata()["metrics"], model.metadata()["data"]
         marker = "*" if model.version == current else " "
         accuracy = f"{100 * m['cv_accuracy_mean']:.1f}% ± {100 * m['cv_accuracy_std']:.1f}"
-        # Versions trained before calibration was measured have neither.
-        macro_f1, ece = (f"{m[key]:.3f}" if key in m else "—" for key in ("macro_f1", "ece"))
-        print(f"{marker} {model.version:<20} {data['n_examples']:>8} {accuracy:>15} {macro_f1:>9} {ece:>6} "
-              f"{100 * m['holdout_accuracy']:>8.1f}%")
+        print(f"{marker} {model.version:<20} {data['n_examples']:>8} {accuracy:>15} {m['macro_f1']:>9.3f} "
+              f"{m['ece']:>6.3f} {100 * m['holdout_accuracy']:>8.1f}%")
 
 
 def main() -> None:

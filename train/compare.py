@@ -23,7 +23,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from moodcast.contract import FEATURES
-from moodcast.layers import LOG_OFFSETS
+from moodcast.model.layers import LOG_OFFSETS
 from train.config import PRESETS, TrainConfig
 from train.data import Examples
 from train.evaluate import Evaluation, FitPredict, Split, cross_validate, evaluate
@@ -54,7 +54,7 @@ def sklearn_fit_predict(make_estimator) -> FitPredict:
 
 
 def log_features(features: np.ndarray) -> np.ndarray:
-    """What moodcast.layers.LogFeatures does inside the Keras models, for the scikit-learn baselines."""
+    """What moodcast.model.layers.LogFeatures does inside the Keras models, for the scikit-learn baselines."""
     logged = features.astype(np.float64, copy=True)
     logged[:, LOGGED] = np.log(np.maximum(logged[:, LOGGED], 0) + OFFSETS)
     return logged

@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from moodcast.contract import CLASSES, FEATURES
-from moodcast.layers import LOG_OFFSETS, LogFeatures
+from moodcast.model.layers import LOG_OFFSETS, LogFeatures
 from train.config import TrainConfig
 
 

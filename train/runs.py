@@ -19,7 +19,6 @@ import pyarrow as pa
 from moodcast.contract import CLASSES
 from train.evaluate import Evaluation
 
-# Added columns go at the end: `add column if not exists` brings older warehouses up to date.
 MODEL_RUNS_COLUMNS = {
     "model_version": "varchar primary key",
     "created_at": "timestamptz",
@@ -64,9 +63,8 @@ join (select model_version, promoted_at from model_promotions order by promoted_
 
 
 def ensure_tables(connection: duckdb.DuckDBPyConnection) -> None:
-    connection.execute(f"create table if not exists model_runs (model_version {MODEL_RUNS_COLUMNS['model_version']})")
-    for column, sql_type in list(MODEL_RUNS_COLUMNS.items())[1:]:
-        connection.execute(f"alter table model_runs add column if not exists {column} {sql_type}")
+    columns = ", ".join(f"{column} {sql_type}" for column, sql_type in MODEL_RUNS_COLUMNS.items())
+    connection.execute(f"create table if not exists model_runs ({columns})")
     connection.execute(EVALUATION_TABLES_DDL)
 
 

@@ -18,9 +18,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest.landing import SPOTIFY_REJECTS_SCHEMA, SPOTIFY_TRACKS_SCHEMA, write_atomically
 from ingest.spotify.references import Reference
 from moodcast import settings
+from moodcast.atomic import replacing
+from moodcast.landing import SPOTIFY_REJECTS_SCHEMA, SPOTIFY_TRACKS_SCHEMA, write_atomically
 
 CURSOR_METADATA_KEY = b"moodcast.cursor"
 
@@ -47,10 +48,8 @@ class RunCheckpoint:
         return json.loads(path.read_text()) if path.exists() else None
 
     def save_plan(self, plan: dict) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        temporary = self.root / ".plan.json.tmp"
-        temporary.write_text(json.dumps(plan, indent=1))
-        temporary.replace(self.root / "plan.json")
+        with replacing(self.root / "plan.json") as temporary:
+            temporary.write_text(json.dumps(plan, indent=1))
 
     def step_files(self, unit_key: str) -> list[Path]:
         return sorted((self.root / unit_key).glob("*.tracks.parquet"))

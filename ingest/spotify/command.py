@@ -13,13 +13,6 @@ from datetime import UTC, datetime
 import polars as pl
 import pyarrow as pa
 
-from ingest.landing import (
-    SPOTIFY_REJECTS_SCHEMA,
-    SPOTIFY_TRACKS_SCHEMA,
-    ensure_landing_zone,
-    source_dir,
-    write_atomically,
-)
 from ingest.spotify.checkpoint import RunCheckpoint, run_key
 from ingest.spotify.client import SpotifyCatalog, spotify_client
 from ingest.spotify.credentials import load_credentials
@@ -32,6 +25,13 @@ from ingest.spotify.records import reject_row
 from ingest.spotify.references import LineReject, Reference
 from ingest.spotify.retry import RetryPolicy
 from moodcast.errors import BadInputError, ServiceUnavailableError
+from moodcast.landing import (
+    SPOTIFY_REJECTS_SCHEMA,
+    SPOTIFY_TRACKS_SCHEMA,
+    ensure_landing_zone,
+    source_dir,
+    write_atomically,
+)
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Spotify API objects → landing rows (ingest.landing's SPOTIFY_TRACKS_SCHEMA and SPOTIFY_REJECTS_SCHEMA)."""
+"""Spotify API objects → landing rows (moodcast.landing's SPOTIFY_TRACKS_SCHEMA and SPOTIFY_REJECTS_SCHEMA)."""
 
 import json
 from dataclasses import dataclass

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from moodcast import settings
+from moodcast.atomic import replacing
 from moodcast.errors import BadInputError, NotReadyError
 
 MODEL_FILE = "model.keras"
@@ -49,10 +50,10 @@ class ModelVersion:
     def load(self) -> "keras.Model":
         """The Keras model, preprocessing included."""
         # Imported here: TensorFlow takes 2 s and 550 MB, which listing versions or scoring with saved
-        # kernel weights need not pay. moodcast.layers registers the layers the model file names.
+        # kernel weights need not pay. moodcast.model.layers registers the layers the model file names.
         import keras
 
-        from moodcast import layers  # noqa: F401
+        from moodcast.model import layers  # noqa: F401
 
         try:
             return keras.saving.load_model(self.model_file)
@@ -107,10 +108,8 @@ def get(version: str) -> ModelVersion:
 def promote(version: str) -> ModelVersion:
     """Make `version` the current model: the one `python -m score` uses."""
     model = get(version)
-    pointer = settings.models_dir() / CURRENT_FILE
-    temporary = pointer.with_name(f".{CURRENT_FILE}.tmp")
-    temporary.write_text(version + "\n")
-    os.replace(temporary, pointer)  # atomic: a scorer reads the old pointer or the new one
+    with replacing(settings.models_dir() / CURRENT_FILE) as temporary:  # a scorer reads the old pointer or the new
+        temporary.write_text(version + "\n")
     return model
 
 

@@ -1,8 +1,8 @@
-"""Every scoring engine agrees with Keras's model.predict: same mood, probabilities within 1e-5.
+"""The native kernel agrees with Keras's model.predict: same mood, probabilities within 1e-5.
 
-Keras computes in float32, the SQL in DOUBLE and the native kernel in float32 with the preprocessing
-folded into the weights, so the probabilities differ in their last float32 digits (1e-7 to 1e-6);
-1e-5 leaves room without hiding a wrong weight or formula.
+Keras and the kernel both compute in float32, the kernel with the preprocessing folded into the
+weights, so the probabilities differ in their last float32 digits (1e-7 to 1e-6); 1e-5 leaves room
+without hiding a wrong weight or formula.
 """
 
 import logging
@@ -14,13 +14,13 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from moodcast import registry
 from moodcast.contract import CLASSES, FEATURES
 from moodcast.errors import BadInputError
-from score.engines import KerasEngine, KernelEngine, SqlEngine, bounded_map, choose_engine, in_background
-from score.errors import NotCompilable
-from score.kernel_weights import compile_kernel
-from score.network import compile_model
+from moodcast.model import registry
+from moodcast.model.extract import extract_weights
+from moodcast.model.weights import NotCompilable
+from score.engines import KerasEngine, KernelEngine, bounded_map, choose_engine, in_background
+from score.kernel import Kernel
 from tests.conftest import SEED_CSV
 from train.config import PRESETS
 from train.model import build_model, fit
@@ -51,18 +51,15 @@ def as_table(features: np.ndarray) -> pa.Table:
                      **{name: features[:, i] for i, name in enumerate(FEATURES)}})
 
 
-def assert_agrees(model: keras.Model, features: np.ndarray, kernel: bool = False) -> None:
-    """The compiled SQL, and the native kernel where `kernel`, predict what Keras predicts."""
+def assert_agrees(model: keras.Model, features: np.ndarray) -> None:
+    """The native kernel predicts what Keras predicts."""
     expected = model.predict(features.astype(np.float32), batch_size=4096, verbose=0)
-    engines = [SqlEngine(compile_model(model, list(FEATURES)))]
-    if kernel:
-        engines.append(KernelEngine(compile_kernel(model, list(FEATURES)), list(FEATURES)))
 
-    for engine in engines:
-        predicted = engine.predict(as_table(features))
+    predicted = KernelEngine(Kernel(extract_weights(model, list(FEATURES))), list(FEATURES)).predict(
+        as_table(features))
 
-        assert np.abs(predicted - expected).max() <= TOLERANCE, engine.name
-        assert (predicted.argmax(axis=1) == expected.argmax(axis=1)).all(), engine.name
+    assert np.abs(predicted - expected).max() <= TOLERANCE
+    assert (predicted.argmax(axis=1) == expected.argmax(axis=1)).all()
 
 
 def trained_ensemble(seed, inputs: keras.KerasTensor, outputs: keras.KerasTensor) -> keras.Model:
@@ -77,7 +74,7 @@ def test_the_articles_network_agrees_with_keras(seed, catalog):
     model = build_model(config, seed[0])
     fit(model, *seed, config)
 
-    assert_agrees(model.classifier, catalog, kernel=True)
+    assert_agrees(model.classifier, catalog)
 
 
 def test_a_softmax_regression_runs_on_the_kernel_and_agrees_with_keras(seed, catalog):
@@ -85,12 +82,12 @@ def test_a_softmax_regression_runs_on_the_kernel_and_agrees_with_keras(seed, cat
     model = build_model(config, seed[0])
     fit(model, *seed, config)
 
-    assert compile_kernel(model.classifier, list(FEATURES)).weights.hidden_kernel.shape == (1, 10, 10)
-    assert_agrees(model.classifier, catalog, kernel=True)
+    assert extract_weights(model.classifier, list(FEATURES)).hidden_kernel.shape == (1, 10, 10)
+    assert_agrees(model.classifier, catalog)
 
 
 def test_the_trained_default_model_agrees_with_keras(trained, catalog):
-    assert_agrees(registry.current().load(), catalog, kernel=True)
+    assert_agrees(registry.current().load(), catalog)
 
 
 def test_the_kernel_takes_members_with_dropout_and_a_linear_hidden_layer(seed, catalog):
@@ -103,12 +100,12 @@ def test_the_kernel_takes_members_with_dropout_and_a_linear_hidden_layer(seed, c
         keras.layers.Dropout(0.2)(keras.layers.Dense(6, activation="linear")(scaled))) for _ in range(3)]
     model = trained_ensemble(seed, inputs, keras.layers.Average()(members))
 
-    assert_agrees(model, catalog, kernel=True)
+    assert_agrees(model, catalog)
 
 
 @pytest.mark.parametrize("shape", ["two hidden layers", "members of different widths", "tanh hidden layer",
                                    "no softmax"])
-def test_the_kernel_refuses_other_shapes_and_auto_falls_back_to_sql(shape):
+def test_the_kernel_refuses_other_shapes_and_auto_falls_back_to_keras(shape):
     inputs = keras.Input((len(FEATURES),))
     hidden = keras.layers.Dense(4, activation="tanh" if shape == "tanh hidden layer" else "relu")(inputs)
     if shape == "two hidden layers":
@@ -121,56 +118,24 @@ def test_the_kernel_refuses_other_shapes_and_auto_falls_back_to_sql(shape):
     model = keras.Model(inputs, outputs)
 
     with pytest.raises(NotCompilable):
-        compile_kernel(model, list(FEATURES))
+        extract_weights(model, list(FEATURES))
     with pytest.raises(BadInputError, match="the native kernel cannot take the model"):
         choose_engine(model, list(FEATURES), "kernel")
-    assert isinstance(choose_engine(model, list(FEATURES)), SqlEngine)
+    assert isinstance(choose_engine(model, list(FEATURES)), KerasEngine)
 
 
-def test_a_hand_built_ensemble_with_normalization_and_average_agrees_with_keras(seed, catalog):
-    keras.utils.set_random_seed(1)
-    inputs = keras.Input((len(FEATURES),))
-    standardize = keras.layers.Normalization()
-    standardize.adapt(seed[0])
-    scaled = standardize(inputs)
-    members = []
-    for units in (4, 8, 16):
-        hidden = keras.layers.Dropout(0.2)(keras.layers.Dense(units, activation="relu")(scaled))
-        members.append(keras.layers.Dense(len(CLASSES), activation="softmax")(hidden))
-    model = trained_ensemble(seed, inputs, keras.layers.Average()(members))
-
-    assert_agrees(model, catalog)
-
-
-def test_every_supported_activation_and_elementwise_layer_agrees_with_keras(seed, catalog):
-    keras.utils.set_random_seed(2)
-    inputs = keras.Input((len(FEATURES),))
-    low, high = seed[0].min(axis=0), seed[0].max(axis=0)
-    scaled = keras.layers.Rescaling(scale=(1 / (high - low)).tolist(), offset=(-low / (high - low)).tolist())(inputs)
-    scaled = keras.layers.BatchNormalization()(keras.layers.GaussianNoise(0.1)(scaled))
-    branches = [keras.layers.Dense(3, activation=name)(scaled)
-                for name in ("linear", "sigmoid", "tanh", "elu", "selu", "softplus", "softsign", "silu", "relu6",
-                             "hard_sigmoid", "exponential")]
-    branches.append(keras.layers.ReLU()(keras.layers.Dense(3)(scaled)))
-    branches.append(keras.layers.Activation("tanh")(keras.layers.Add()([branches[0], branches[1]])))
-    mixed = keras.layers.Concatenate()(branches)
-    outputs = keras.layers.Softmax()(keras.layers.Dense(len(CLASSES))(mixed))
-
-    assert_agrees(trained_ensemble(seed, inputs, outputs), catalog)
-
-
-def test_a_layer_without_an_sql_form_falls_back_to_keras_and_says_so(seed, caplog):
+def test_a_model_the_kernel_does_not_take_runs_with_keras_and_says_so(seed, caplog):
     inputs = keras.Input((len(FEATURES),))
     outputs = keras.layers.Dense(len(CLASSES), activation="softmax")(keras.layers.LayerNormalization()(inputs))
     model = keras.Model(inputs, outputs)
     with pytest.raises(NotCompilable, match="LayerNormalization"):
-        compile_model(model, list(FEATURES))
+        extract_weights(model, list(FEATURES))
 
     with caplog.at_level(logging.WARNING, logger="score"):
         engine = choose_engine(model, list(FEATURES))
 
     assert isinstance(engine, KerasEngine)
-    assert "which has no SQL form: scoring with Keras on Arrow batches" in caplog.text
+    assert "LayerNormalization" in caplog.text and "scoring with Keras on Arrow batches" in caplog.text
     np.testing.assert_allclose(engine.predict(as_table(seed[0][:50].astype(np.float64))),
                                model.predict(seed[0][:50], verbose=0), atol=1e-6)
 
@@ -185,7 +150,6 @@ def test_moodcasts_models_run_on_the_kernel_and_other_large_ones_with_keras(seed
     assert isinstance(choose_engine(article, list(FEATURES)), KernelEngine)
     assert isinstance(choose_engine(default, list(FEATURES)), KernelEngine)
     assert isinstance(choose_engine(large, list(FEATURES)), KerasEngine)
-    assert isinstance(choose_engine(default, list(FEATURES), "sql"), SqlEngine)
     assert isinstance(choose_engine(default, list(FEATURES), "keras"), KerasEngine)
 
 

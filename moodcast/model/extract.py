@@ -1,11 +1,11 @@
-"""Read the native kernel's weights (score.kernel) from an exported Keras model.
+"""Read a model version's Weights (moodcast.model.weights) from its Keras model.
 
 The models `python -m train` exports have one shape: the 10 contract features, per-feature
 preprocessing (LogFeatures, Normalization, Rescaling), then one or more members — a hidden Dense
 layer (or none: a softmax regression) and a softmax Dense layer over the 4 classes — averaged. This
 module recognises that shape in the Keras graph and takes its weights, folding the preprocessing
 into the hidden layer's weights in float64, then rounding once to float32. Any other shape raises
-NotCompilable, and scoring uses the compiled SQL or Keras instead.
+NotCompilable, and scoring uses Keras instead.
 """
 
 import logging
@@ -15,14 +15,44 @@ import keras
 import numpy as np
 
 from moodcast.contract import FEATURES
-from moodcast.layers import LogFeatures
-from score.errors import NotCompilable
-from score.kernel import N_CLASSES, N_FEATURES, Kernel, Weights, save_weights
-from score.network import IDENTITY_AT_INFERENCE, affine_of
+from moodcast.model.layers import LogFeatures
+from moodcast.model.weights import N_CLASSES, N_FEATURES, NotCompilable, Weights, save_weights
 
-log = logging.getLogger("score")
+log = logging.getLogger("moodcast.model")
 
+IDENTITY_AT_INFERENCE = {
+    "InputLayer", "Dropout", "AlphaDropout", "GaussianDropout", "GaussianNoise", "SpatialDropout1D",
+    "ActivityRegularization", "Identity",
+}
 HIDDEN_ACTIVATIONS = {"relu": True, "linear": False}  # activation -> clip at zero
+
+
+def float32(values) -> np.ndarray:
+    """Weights as Keras uses them: float32, widened exactly to double."""
+    return np.asarray(values, dtype=np.float32).astype(np.float64)
+
+
+def affine_of(layer, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(scale, shift), one per unit, of a layer that computes x * scale + shift at inference, in float32."""
+    kind = type(layer).__name__
+    if kind == "Rescaling":
+        scale, shift = float32(layer.scale), float32(layer.offset)
+    elif kind == "Normalization":
+        if layer.invert:
+            raise NotCompilable(f"{layer.name}: Normalization(invert=True)")
+        # Keras divides by max(sqrt(variance), epsilon), computed in float32.
+        spread = np.maximum(np.sqrt(np.asarray(layer.variance, np.float32)), np.float32(keras.backend.epsilon()))
+        scale, shift = 1.0 / float32(spread), -float32(layer.mean) / float32(spread)
+    elif kind == "BatchNormalization":
+        # At inference: (x - moving_mean) / sqrt(moving_variance + epsilon) * gamma + beta, in float32.
+        gamma = np.asarray(layer.gamma, np.float32) if layer.scale else np.ones(width, np.float32)
+        beta = np.asarray(layer.beta, np.float32) if layer.center else np.zeros(width, np.float32)
+        inverse = gamma / np.sqrt(np.asarray(layer.moving_variance, np.float32) + np.float32(layer.epsilon))
+        scale, shift = inverse, beta - np.asarray(layer.moving_mean, np.float32) * inverse
+    else:
+        raise NotCompilable(f"layer {layer.name!r} ({kind}) is not an affine map")
+    return (np.broadcast_to(float32(scale).reshape(-1), (width,)),
+            np.broadcast_to(float32(shift).reshape(-1), (width,)))
 
 
 def producer(tensor) -> tuple[keras.layers.Layer, list]:
@@ -79,8 +109,10 @@ def preprocessing(tensor, model_input) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return offsets, mask, scale, shift
 
 
-def extract_weights(model: keras.Model) -> Weights:
-    """The model's weights in the kernel's form, or NotCompilable when it is not of moodcast's shape."""
+def extract_weights(model: keras.Model, features: list[str]) -> Weights:
+    """The weights of a model over `features`, or NotCompilable when it is not of moodcast's shape."""
+    if tuple(features) != FEATURES:
+        raise NotCompilable(f"features {features}, expected moodcast's {list(FEATURES)} in that order")
     if isinstance(model, keras.Sequential) or len(model.inputs) != 1 or len(model.outputs) != 1:
         raise NotCompilable("not a one-input, one-output functional model")
     if tuple(model.inputs[0].shape) != (None, N_FEATURES):
@@ -121,15 +153,9 @@ def extract_weights(model: keras.Model) -> Weights:
     )
 
 
-def compile_kernel(model: keras.Model, features: list[str]) -> Kernel:
-    if tuple(features) != FEATURES:
-        raise NotCompilable(f"features {features}, expected moodcast's {list(FEATURES)} in that order")
-    return Kernel(extract_weights(model))
-
-
-def save_kernel_weights(model: keras.Model, features: list[str], directory: Path) -> None:
-    """Save the kernel's weights next to the model saved in `directory`, if the kernel takes the model."""
+def save_weights_of(model: keras.Model, features: list[str], directory: Path) -> None:
+    """Save the model's Weights next to it in `directory`, if it is of their shape."""
     try:
-        save_weights(compile_kernel(model, features).weights, directory)
+        save_weights(extract_weights(model, features), directory)
     except NotCompilable as why:
-        log.info("the native kernel does not take this model (it has %s): scoring will use SQL or Keras", why)
+        log.info("the native kernel does not take this model (it has %s): scoring will use Keras", why)

@@ -1,4 +1,4 @@
-"""SQL text the scoring modules write."""
+"""SQL text the stages write."""
 
 
 def sql_text(value: str) -> str:

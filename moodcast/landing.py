@@ -4,13 +4,13 @@ dbt declares each folder as a source over a glob. A glob that matches no file fa
 whole `dbt build`, so every folder always holds a zero-row `_schema.parquet`.
 """
 
-import os
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from moodcast import settings
+from moodcast.atomic import replacing
 from moodcast.contract import FEATURES
 
 SCHEMA_FILE_NAME = "_schema.parquet"
@@ -100,11 +100,9 @@ def ensure_landing_zone() -> None:
 
 
 def write_atomically(table: pa.Table, path: Path) -> None:
-    """Write to a temporary name, then rename: a reader sees the whole file or none of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, temporary, compression="zstd")
-    os.replace(temporary, path)
+    """Write the table as Parquet at path, whole or not at all (moodcast.atomic)."""
+    with replacing(path) as temporary:
+        pq.write_table(table, temporary, compression="zstd")
 
 
 def landed_source_file(path: Path) -> str | None:

@@ -1,0 +1,44 @@
+"""The stages meet through the warehouse and the exported model (moodcast.model), never through each other's
+code: train and score import nothing of one another, and the shared floor (moodcast) imports no stage."""
+
+import ast
+import re
+import subprocess
+import sys
+
+import pytest
+
+from moodcast import settings
+
+STAGES = ("ingest", "train", "score")
+FORBIDDEN = {"train": {"score"}, "score": {"train"}, "moodcast": set(STAGES)}
+
+
+def imported_packages(package: str) -> dict[str, set[str]]:
+    """file -> the top-level packages it imports, at module level or inside functions."""
+    found = {}
+    for path in sorted((settings.REPO_ROOT / package).rglob("*.py")):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+        found[str(path.relative_to(settings.REPO_ROOT))] = names
+    return found
+
+
+@pytest.mark.parametrize("package", FORBIDDEN)
+def test_no_stage_imports_what_it_must_not(package):
+    crossings = {path: names & FORBIDDEN[package] for path, names in imported_packages(package).items()
+                 if names & FORBIDDEN[package]}
+
+    assert crossings == {}
+
+
+def test_training_does_not_load_the_scoring_kernel():
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "train", "--help"], cwd=settings.REPO_ROOT,
+                            capture_output=True, text=True, timeout=300)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not re.search(r"\|\s+(numba|score)(\.|$)", result.stderr, re.MULTILINE)
