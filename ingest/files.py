@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 import pyarrow as pa
@@ -52,6 +53,7 @@ READERS = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet"}
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 OTHER_SEPARATORS = {";": "semicolon", "\t": "tab", "|": "pipe"}
 NO_MAPPING = ColumnMapping()  # columns found by their usual spellings, moods by name
+T = TypeVar("T")
 BATCH_ROWS = 500_000  # rows per landed batch: large enough for speed, small enough for bounded memory
 # Column types whose values are used as they are; a Float32 column goes through text like a CSV, so
 # 0.1f lands as 0.1 (its text), not as 0.10000000149011612.
@@ -83,9 +85,7 @@ def ingest_file(path: Path, ingested_at: datetime, mapping: ColumnMapping = NO_M
         remove_superseded(path, keep=landed_name)  # a run stopped between landing and removing left them
         return IngestResult(path, tracks_path, row_count(tracks_path), row_count(rejects_path), unchanged=True)
 
-    table = scan_table(path)
-    header = [c for c in table.collect_schema().names() if c != "source_row"]
-    columns = resolve_columns(header, path, mapping)
+    checked = open_checked(path, mapping)
     lineage = [
         pl.lit(str(path)).alias("source_file"),
         pl.col("source_row"),
@@ -93,12 +93,8 @@ def ingest_file(path: Path, ingested_at: datetime, mapping: ColumnMapping = NO_M
         pl.lit(ingested_at).alias("ingested_at"),
     ]
     metadata = {SOURCE_FILE_METADATA_KEY: str(path).encode()}
-    try:
-        accepted, rejected, examples = land(checked_batches(table, columns, mapping, path), tracks_path,
-                                            rejects_path, lineage, metadata)
-    except RaggedRows:  # Polars refuses the whole file for them: read it again, those rows rejected
-        accepted, rejected, examples = land(ragged_checked_batches(path, header, columns, mapping), tracks_path,
-                                            rejects_path, lineage, metadata)
+    accepted, rejected, examples = checked.read(
+        lambda batches: land(batches, tracks_path, rejects_path, lineage, metadata))
     remove_superseded(path, keep=landed_name)
     return IngestResult(path, tracks_path, accepted, rejected, False, tuple(examples[:5]))
 
@@ -175,6 +171,37 @@ def scan_table(path: Path) -> pl.LazyFrame:
 def has_utf16_bom(path: Path) -> bool:
     with path.open("rb") as stream:
         return stream.read(2) in UTF16_BOMS
+
+
+Batches = Iterator[tuple[pl.DataFrame, pl.DataFrame]]  # (accepted, rejected) rows, as checked_batches yields them
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    """An input file whose columns are resolved, ready to be read in checked batches: the one door for every
+    reader of track files (ingest, `score --catalog`, `train evaluate`)."""
+
+    path: Path
+    table: pl.LazyFrame
+    header: list[str]
+    columns: dict[str, str]  # landing column → the file's column
+    mapping: ColumnMapping
+
+    def read(self, consume: Callable[[Batches], T]) -> T:
+        """consume(the file's checked batches). Polars refuses a CSV file with too many fields in a row only when
+        it meets that row, so consume may be called a second time, from the start, on a reading that rejects
+        those rows: it must begin afresh each time (write to a new file, count from zero)."""
+        try:
+            return consume(checked_batches(self.table, self.columns, self.mapping, self.path))
+        except RaggedRows:
+            return consume(ragged_checked_batches(self.path, self.header, self.columns, self.mapping))
+
+
+def open_checked(path: Path, mapping: ColumnMapping = NO_MAPPING) -> CheckedFile:
+    """The file with its columns resolved; BadInputError, naming the file, if it is no track file."""
+    table = scan_table(path)
+    header = [c for c in table.collect_schema().names() if c != "source_row"]
+    return CheckedFile(path, table, header, resolve_columns(header, path, mapping), mapping)
 
 
 def checked_batches(

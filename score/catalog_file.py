@@ -6,21 +6,11 @@ are counted and the first few reported. When a track appears more than once, its
 """
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
-import polars as pl
 import pyarrow as pa
 
-from ingest.damaged_csv import RaggedRows
-from ingest.files import (
-    NO_MAPPING,
-    checked_batches,
-    parquet_batches,
-    ragged_checked_batches,
-    resolve_columns,
-    scan_table,
-)
+from ingest.files import Batches, open_checked, parquet_batches
 from moodcast.errors import BadInputError
 from moodcast.landing import FILE_TRACKS_SCHEMA
 from moodcast.sql import sql_text
@@ -36,15 +26,8 @@ def file_catalog(path: Path, features: list[str]) -> Catalog:
     path = path.resolve()
     if not path.is_file():
         raise BadInputError(f"{path}: no such file")
-    table = scan_table(path)
-    header = [c for c in table.collect_schema().names() if c != "source_row"]
-    columns = resolve_columns(header, path, NO_MAPPING)
     staged = scratch_dir() / "catalog.parquet"
-    try:
-        accepted, rejected, examples = stage(checked_batches(table, columns, NO_MAPPING, path), staged, features)
-    except RaggedRows:
-        accepted, rejected, examples = stage(ragged_checked_batches(path, header, columns, NO_MAPPING), staged,
-                                             features)
+    accepted, rejected, examples = open_checked(path).read(lambda batches: stage(batches, staged, features))
     if rejected:
         log.warning("%d of %d rows of %s cannot be scored and are left out, e.g. %s", rejected, accepted + rejected,
                     path, "; ".join(examples[:REJECT_EXAMPLES]))
@@ -58,7 +41,7 @@ def file_catalog(path: Path, features: list[str]) -> Catalog:
     return Catalog(str(path), relation, NO_NAMES)
 
 
-def stage(batches: Iterator[tuple[pl.DataFrame, pl.DataFrame]], staged: Path,
+def stage(batches: Batches, staged: Path,
           features: list[str]) -> tuple[int, int, list[str]]:
     """Write the usable rows to `staged`: (accepted, rejected, the first rejects)."""
     schema = pa.schema([*(FILE_TRACKS_SCHEMA.field(name) for name in ("track_id", *features)),

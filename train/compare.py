@@ -22,17 +22,14 @@ from sklearn.model_selection import RepeatedStratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from moodcast.contract import FEATURES
-from moodcast.model.layers import LOG_OFFSETS
 from train.config import PRESETS, TrainConfig
 from train.data import Examples
 from train.evaluate import Evaluation, FitPredict, Split, cross_validate, evaluate
 from train.labelled_file import LabelledFile
+from train.model import log_features
 from train.training import keras_fit_predict
 
 BASELINE = "article network"
-LOGGED = [FEATURES.index(feature) for feature in LOG_OFFSETS]
-OFFSETS = np.array(list(LOG_OFFSETS.values()))
 
 
 @dataclass(frozen=True)
@@ -53,14 +50,8 @@ def sklearn_fit_predict(make_estimator) -> FitPredict:
     return fit_predict
 
 
-def log_features(features: np.ndarray) -> np.ndarray:
-    """What moodcast.model.layers.LogFeatures does inside the Keras models, for the scikit-learn baselines."""
-    logged = features.astype(np.float64, copy=True)
-    logged[:, LOGGED] = np.log(np.maximum(logged[:, LOGGED], 0) + OFFSETS)
-    return logged
-
-
 def candidates(config: TrainConfig) -> dict[str, FitPredict]:
+    logged = log_features()  # the Keras models' own log scaling, for the logistic regression too
     return {
         BASELINE: keras_fit_predict(PRESETS["article"]),
         "moodcast default": keras_fit_predict(config),
@@ -68,7 +59,7 @@ def candidates(config: TrainConfig) -> dict[str, FitPredict]:
         "softmax regression (Keras, L2)": keras_fit_predict(replace(
             config, members=1, hidden_units=0, dropout=0.0, l2=0.007, epochs=200)),
         "logistic regression": sklearn_fit_predict(
-            lambda: make_pipeline(FunctionTransformer(log_features), StandardScaler(),
+            lambda: make_pipeline(FunctionTransformer(lambda features: np.asarray(logged(features))), StandardScaler(),
                                   LogisticRegression(C=0.1, max_iter=2000))
         ),
         "gradient boosting": sklearn_fit_predict(lambda: GradientBoostingClassifier(random_state=config.seed)),

@@ -7,15 +7,13 @@ the rows left out with the reason (rejected by the checks, no mood, or a track l
 """
 
 import hashlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from ingest.damaged_csv import RaggedRows
-from ingest.files import checked_batches, file_sha256, ragged_checked_batches, resolve_columns, scan_table
+from ingest.files import Batches, file_sha256, open_checked
 from ingest.mapping import ColumnMapping
 from moodcast.contract import CLASSES, FEATURES
 from moodcast.errors import BadInputError
@@ -47,19 +45,14 @@ class LabelledFile:
 def read_labelled(path: Path, mapping: ColumnMapping) -> LabelledFile:
     path = path.resolve()
     digest = hashlib.sha256((file_sha256(path) + mapping.fingerprint).encode()).hexdigest()
-    table = scan_table(path)
-    header = [c for c in table.collect_schema().names() if c != "source_row"]
-    columns = resolve_columns(header, path, mapping)
-    if "mood" not in columns:
+    checked = open_checked(path, mapping)
+    if "mood" not in checked.columns:
         raise BadInputError(
             f"{path}: no mood column, so there is nothing to measure against. Name the column that holds the "
             "labels `mood`, or map it with --mapping (a TOML file with [columns] mood = \"…\", and [moods] for "
             "label codes; see data/moodify.mapping.toml)."
         )
-    try:
-        accepted, rejected, examples = collect(checked_batches(table, columns, mapping, path))
-    except RaggedRows:  # Polars refuses the whole file for them: read it again, those rows rejected
-        accepted, rejected, examples = collect(ragged_checked_batches(path, header, columns, mapping))
+    accepted, rejected, examples = checked.read(collect)
     rows = pl.concat(accepted) if accepted else pl.DataFrame(schema=EMPTY)
     rows_read = rows.height + rejected
     unlabelled = rows.filter(pl.col("mood").is_null())
@@ -94,7 +87,7 @@ def read_labelled(path: Path, mapping: ColumnMapping) -> LabelledFile:
     )
 
 
-def collect(batches: Iterator[tuple[pl.DataFrame, pl.DataFrame]]) -> tuple[list[pl.DataFrame], int, list[str]]:
+def collect(batches: Batches) -> tuple[list[pl.DataFrame], int, list[str]]:
     """The accepted rows' batches, how many were rejected, and the first rejects' reasons."""
     accepted, rejected, examples = [], 0, []
     for good, bad in batches:

@@ -32,13 +32,18 @@ def min_max_scaling(training_features: np.ndarray) -> keras.layers.Rescaling:
     return keras.layers.Rescaling(scale=(1.0 / span).tolist(), offset=(-low / span).tolist(), name="min_max_scaling")
 
 
+def log_features() -> LogFeatures:
+    """The log of the skewed features (LOG_OFFSETS), the others as they are, in the contract's order."""
+    return LogFeatures([LOG_OFFSETS.get(feature) for feature in FEATURES], name="log_features")
+
+
 def preprocess(config: TrainConfig, training_features: np.ndarray, inputs: keras.KerasTensor) -> keras.KerasTensor:
     if config.preprocessing == "min_max":
         return min_max_scaling(training_features)(inputs)
-    log_features = LogFeatures([LOG_OFFSETS.get(feature) for feature in FEATURES], name="log_features")
+    logged = log_features()
     standardize = keras.layers.Normalization(name="standardize")
-    standardize.adapt(np.asarray(log_features(training_features)))
-    return standardize(log_features(inputs))
+    standardize.adapt(np.asarray(logged(training_features)))
+    return standardize(logged(inputs))
 
 
 def member(config: TrainConfig, index: int, scaled: keras.KerasTensor) -> keras.KerasTensor:
