@@ -70,7 +70,7 @@ def _logging_on(console: Console) -> Iterator[None]:
     root = logging.getLogger()
     replaced = [handler for handler in root.handlers
                 if isinstance(handler, logging.StreamHandler) and handler.stream in (sys.stderr, sys.__stderr__)]
-    added = [RichHandler(console=console, show_path=False, log_time_format="%Y-%m-%dT%H:%M:%S%z")
+    added = [RichHandler(console=console, show_path=False, log_time_format="%Y-%m-%dT%H:%M:%S")
              for _ in replaced]
     for handler, rich_handler in zip(replaced, added, strict=True):
         rich_handler.setLevel(handler.level)
