@@ -116,12 +116,12 @@ def score(args: argparse.Namespace, model_version: registry.ModelVersion) -> Non
                 exported = export_predictions(connection)
                 if exported:
                     log.info("published %s in %.1f s", exported, time.monotonic() - started)
-                export_evaluation(connection)
                 counts = mood_counts(connection)
                 drifts = []
                 if outcome.scored or outcome.removed:  # a run was recorded: its catalog is measured
                     (run_id,), = connection.execute("select max(run_id) from scoring_runs").fetchall()
                     drifts = record_drift(connection, run_id, model_version, catalog.relation, counts)
+                export_evaluation(connection)
         finally:
             clear_scratch()
     for drift in drifts:

@@ -13,6 +13,7 @@ import pytest
 from moodcast.contract import CLASSES
 from moodcast.errors import EXIT_BAD_INPUT, EXIT_NOT_READY
 from moodcast.model.profile import training_profile
+from score import drift
 from score.drift import PSI_MODERATE, PSI_SIGNIFICANT, measure
 from tests.conftest import SEED_CSV, run_command, run_ok
 
@@ -111,3 +112,17 @@ def test_a_report_before_any_scoring_run_says_to_score_first(trained):
 
     assert result.returncode == EXIT_NOT_READY
     assert "run `python -m score` first" in result.stderr
+
+
+def test_a_large_catalog_is_measured_on_a_sample(monkeypatch):
+    training = pl.read_csv(SEED_CSV).select("energy", "tempo")
+    profile = training_profile(training.to_numpy().astype("float32"), ["energy", "tempo"])
+    catalog = pl.concat([training.with_columns(pl.col("energy") * 0.5)] * 300)  # 205,800 tracks
+    monkeypatch.setattr(drift, "SAMPLE_TRACKS", 50_000)
+
+    with duckdb.connect() as connection:
+        connection.register("catalog", catalog)
+        measured = {d.feature: d for d in drift.measure(connection, "catalog", profile)}
+
+    assert measured["energy"].tracks == 205_800 and 10_000 < measured["energy"].tracks_measured < 150_000
+    assert measured["energy"].psi > 1 and measured["tempo"].psi < PSI_MODERATE
