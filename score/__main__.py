@@ -136,14 +136,14 @@ def score(args: argparse.Namespace, model_version: registry.ModelVersion) -> Non
 def main() -> None:
     args = parse_args()
     cli.configure_logging(args.quiet)
+    if args.command == "report":  # reads the warehouse only: no model to load
+        print(report.write_report(args.run))
+        return
     model_version = registry.get(args.model) if args.model else registry.current()
     if args.command == "track":
         track_id = parse_track_id(args.reference)
         policy = RetryPolicy(max_retry_after_s=args.max_retry_after)
         print(track.score_track(track_id, args.features, policy, model_version, args.explain))
-        return
-    if args.command == "report":
-        print(report.write_report(args.run))
         return
     score(args, model_version)
 

@@ -14,16 +14,19 @@ import html
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
-from matplotlib.figure import Figure
 
 from moodcast import settings
 from moodcast.atomic import replacing
 from moodcast.contract import CLASSES
 from moodcast.errors import BadInputError, NotReadyError
 from score.drift import PSI_MODERATE, PSI_SIGNIFICANT
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 TRACKS_LISTED = 10  # most and least confident tracks shown
 CONFIDENCE_BINS = 15  # over 0.25 (four moods equally likely) to 1
@@ -108,7 +111,14 @@ def read_facts(connection: duckdb.DuckDBPyConnection, run_id: int | None) -> Run
     )
 
 
-def picture(figure: Figure, description: str) -> str:
+def new_figure(width: float, height: float) -> "Figure":
+    """A matplotlib figure, imported here: every scoring run imports this module, few draw (0.3 s saved)."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def picture(figure: "Figure", description: str) -> str:
     """The figure as an inline PNG."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110)
@@ -117,7 +127,7 @@ def picture(figure: Figure, description: str) -> str:
 
 
 def mix_picture(facts: RunFacts, training: dict[str, float]) -> str:
-    figure = Figure(figsize=(8, 2.8), layout="constrained")
+    figure = new_figure(8, 2.8)
     axes = figure.subplots()
     series = [("training data", training, "#bbbbbb")]
     if facts.previous_mix:
@@ -141,7 +151,7 @@ def mix_picture(facts: RunFacts, training: dict[str, float]) -> str:
 def confidence_picture(facts: RunFacts) -> str:
     if not any(counts.sum() for counts in facts.confidence.values()):
         return "<p>The catalog has no predictions now.</p>"
-    figure = Figure(figsize=(9, 2.4), layout="constrained")
+    figure = new_figure(9, 2.4)
     edges = 0.25 + 0.75 * np.arange(CONFIDENCE_BINS + 1) / CONFIDENCE_BINS
     for axes, mood in zip(figure.subplots(1, len(CLASSES), sharex=True), CLASSES, strict=True):
         counts = facts.confidence[mood]
@@ -153,7 +163,7 @@ def confidence_picture(facts: RunFacts) -> str:
 
 
 def drift_picture(facts: RunFacts) -> str:
-    figure = Figure(figsize=(10, 4.2), layout="constrained")
+    figure = new_figure(10, 4.2)
     for axes, row in zip(figure.subplots(2, 5).flat, facts.drift, strict=False):
         bins = np.arange(len(row["training_shares"]))
         axes.bar(bins - 0.2, 100 * np.array(row["training_shares"]), 0.4, color="#bbbbbb", label="training")
@@ -168,7 +178,7 @@ def drift_picture(facts: RunFacts) -> str:
 
 
 def importance_picture(facts: RunFacts) -> str:
-    figure = Figure(figsize=(6, 3), layout="constrained")
+    figure = new_figure(6, 3)
     axes = figure.subplots()
     ranked = facts.importance[::-1]
     axes.barh([row["feature"] for row in ranked], [row["mean_abs_contribution"] for row in ranked], color="#1f4e79")
