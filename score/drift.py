@@ -38,7 +38,7 @@ COMPARATIVES = {"length": ("shorter", "longer"), "tempo": ("slower", "faster"), 
 FEATURE_DRIFT_DDL = """
 create table if not exists feature_drift (
     run_id integer, model_version varchar, feature varchar, psi double, level varchar,
-    training_mean double, catalog_mean double, outside_training_range double, tracks bigint,
+    training_mean double, catalog_mean double, outside_training_range double, tracks bigint, tracks_measured bigint,
     training_shares double[], catalog_shares double[], bin_edges double[],
     primary key (run_id, feature)
 )
@@ -134,9 +134,9 @@ def record_drift(connection: duckdb.DuckDBPyConnection, run_id: int, model_versi
         return []
     drifts = measure(connection, relation, profile)
     training = data["class_counts"]
+    connection.begin()
     connection.execute(FEATURE_DRIFT_DDL)
     connection.execute(CLASS_MIX_DDL)
-    connection.begin()
     for table in ("feature_drift", "class_mix"):
         connection.execute(f"delete from {table} where run_id = ?", [run_id])
     connection.from_arrow(pa.Table.from_pylist([

@@ -232,6 +232,10 @@ def drift_section(facts: RunFacts) -> str:
              f'<span style="color:{LEVEL_COLOURS[row["level"]]}">{row["level"]}</span>',
              number(row["training_mean"]), number(row["catalog_mean"]), percent(row["outside_training_range"])]
             for row in facts.drift]
+    first = facts.drift[0]
+    if first.get("tracks_measured") and first["tracks_measured"] < first["tracks"]:
+        summary += (f'<p class="note">Measured on a random sample of {first["tracks_measured"]:,} of the catalog\'s '
+                    f'{first["tracks"]:,} tracks.</p>')
     return (summary + drift_picture(facts)
             + table(["feature", "PSI", "shift", "training mean", "catalog mean", "outside training range"], body)
             + f"<p class=\"note\">Population stability index over the training data's deciles: below {PSI_MODERATE} "
@@ -242,7 +246,7 @@ def evaluation_section(facts: RunFacts) -> str:
     if not facts.evaluations:
         return "<p>The warehouse has no evaluation of this model version.</p>"
     names = {"cross_validation": "cross-validation (out of fold)", "holdout": "hold-out"}
-    body = [[html.escape(names.get(row["evaluated_on"], f"other curator: {row['evaluated_on']}")),
+    body = [[html.escape(names.get(row["evaluated_on"], f"labelled file {row['evaluated_on']}")),
              f"{row['tracks']:,}",
              percent(row["accuracy"]) + (f" ± {100 * row['cv_accuracy_std']:.1f}"
                                          if row["evaluated_on"] == "cross_validation" and row["cv_accuracy_std"]
@@ -253,7 +257,10 @@ def evaluation_section(facts: RunFacts) -> str:
     others = "" if any(row["labels_file"] for row in facts.evaluations) else (
         '<p class="note">Not yet measured on other curators\' labels: <code>python -m train evaluate --labels FILE'
         "</code> records it here. Expect lower accuracy there than in cross-validation.</p>")
-    importance = importance_picture(facts) if facts.importance else ""
+    importance = ("<h3>What it looks at</h3><p>Each feature's mean contribution to the predicted mood's probability "
+                  "on the hold-out (exact Shapley values against the training mean; "
+                  "<code>python -m score track ID --explain</code> gives one track's).</p>"
+                  + importance_picture(facts)) if facts.importance else ""
     return (table(["measured on", "tracks", "accuracy", "balanced accuracy", "macro-F1", "calibration error (ECE)",
                    "mean confidence"], body) + others + importance)
 
