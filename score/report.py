@@ -83,7 +83,8 @@ def read_facts(connection: duckdb.DuckDBPyConnection, run_id: int | None) -> Run
         "select max(run_id) from class_mix join scoring_runs using (run_id) where run_id < ? and catalog = ?",
         [run_id, catalog]).fetchall()[0][0] if "class_mix" in present else None
     previous_mix = {row["mood"]: row["share"] for row in
-                    rows(connection, "select mood, share from class_mix where run_id = ?", [previous])}
+                    rows(connection, "select mood, share from class_mix where run_id = ?", [previous])} \
+        if previous is not None else {}
     confidence = {mood: np.zeros(CONFIDENCE_BINS, int) for mood in CLASSES}
     for mood, bin_, tracks in connection.execute(
             f"select mood, least(floor((confidence - 0.25) / 0.75 * {CONFIDENCE_BINS}), {CONFIDENCE_BINS - 1})::int, "
