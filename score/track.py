@@ -3,6 +3,9 @@
 The features come from the warehouse's track_features when the track is there (opened read-only,
 so a build or a scoring run can go on meanwhile), else from Spotify's metadata and the same
 feature providers `python -m ingest spotify` uses. Nothing is written anywhere.
+
+`--explain` adds why: each feature's exact Shapley contribution to the mood's probability, against a track
+with the training data's mean features, largest first (moodcast.model.explain).
 """
 
 from dataclasses import dataclass
