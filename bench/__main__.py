@@ -48,6 +48,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bench.drift import drift_cost
 from bench.reference import measure_reference, step
 from moodcast import settings, tensorflow_env
 from moodcast.contract import FEATURE_RANGES, FEATURES
@@ -241,6 +242,7 @@ def bench(args: argparse.Namespace, home: Path) -> dict:
     figures["floor_duckdb_defaults_seconds"] = round(floor_seconds(declared=False), 2)
     step("scoring")
     figures |= scoring(home, floor)
+    figures |= drift_cost(figures["seconds"])  # bench/drift.py: drift_seconds, drift_share_of_scoring
     step("scoring again, nothing new")
     rerun_seconds, output, _ = run("score", home=home)
     figures["rerun_seconds"] = round(rerun_seconds, 1)

@@ -2,8 +2,9 @@
 
 Each file is written under a temporary name and renamed into place: a reader sees the previous file or
 the new one, whole, and a BI tool reading it never blocks the cron writer the way an open DuckDB file
-does. The evaluation tables (model_runs, model_evaluations, model_metrics, model_confusion: a few rows
-per model version), which training writes and every stage that changes the warehouse republishes, go to
+does. The evaluation tables (model_runs, model_evaluations, model_metrics, model_confusion,
+model_feature_importance: a few rows per model version; feature_drift and class_mix: a few per scoring run),
+which training and scoring write and every stage that changes the warehouse republishes, go to
 `exports/<table>/<table>.parquet`, rewritten each time; score.export publishes the predictions.
 """
 
@@ -15,7 +16,8 @@ from moodcast import settings
 from moodcast.atomic import replacing
 from moodcast.sql import sql_text
 
-EVALUATION_TABLES = ("model_runs", "model_evaluations", "model_metrics", "model_confusion")
+EVALUATION_TABLES = ("model_runs", "model_evaluations", "model_metrics", "model_confusion", "model_feature_importance",
+                     "feature_drift", "class_mix")
 
 
 def export_evaluation(connection: duckdb.DuckDBPyConnection) -> list[Path]:

@@ -12,9 +12,13 @@ One scoring run at a time: another one waits for it, and a run waits for another
 warehouse, up to MOODCAST_LOCK_TIMEOUT seconds (default 300); then it stops with exit code 75. Readers
 of moods.duckdb never make it wait.
 
+Each run that changes predictions measures how the catalog differs from the model's training data
+(feature_drift, class_mix; see score.drift) and warns, one line per feature, when one has drifted
+significantly; `--report` then writes the run's HTML report (`python -m score report`).
+
 `python -m score --catalog PATH` scores a CSV or Parquet file of tracks (the columns `python -m ingest
 files` takes) instead of track_features. `python -m score track ID_OR_URI_OR_URL` predicts the mood
-of one track, writing nothing.
+of one track, writing nothing (`--explain`: why this mood).
 """
 
 import argparse
@@ -30,9 +34,10 @@ from moodcast.exports import export_evaluation
 from moodcast.model import registry
 from moodcast.progress import progress_display
 from moodcast.track_ids import parse_track_id
-from score import track
+from score import report, track
 from score.catalog import Outcome, score_catalog
 from score.catalog_file import file_catalog
+from score.drift import record_drift
 from score.engines import ENGINES, clear_scratch
 from score.export import export_predictions
 from score.plan import WAREHOUSE_CATALOG
@@ -57,6 +62,8 @@ def parse_args() -> argparse.Namespace:
                         help="how to compute: the native kernel (every model `python -m train` exports), Keras on "
                              "Arrow batches (any model), or the kernel when it takes the model, else Keras "
                              "(default: %(default)s)")
+    parser.add_argument("--report", action="store_true",
+                        help="after a successful run, write its HTML report under $MOODCAST_HOME/reports/")
     parser.add_argument("--quiet", action="store_true", help="log warnings and errors only")
     commands = parser.add_subparsers(dest="command", title="instead of the whole catalog")
     one = commands.add_parser("track", help="predict the mood of one track", description=track.__doc__,
@@ -64,7 +71,14 @@ def parse_args() -> argparse.Namespace:
     one.add_argument("reference", metavar="ID_OR_URI_OR_URL",
                      help="a Spotify track ID, spotify:track: URI or open.spotify.com URL")
     add_fetch_options(one)  # used when the warehouse lacks the track
+    one.add_argument("--explain", action="store_true",
+                     help="also say why: each feature's contribution to the mood's probability (exact Shapley "
+                          "values against the training mean), largest first")
     one.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="log warnings and errors only")
+    page = commands.add_parser("report", help="write a scoring run's HTML report", description=report.__doc__,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+    page.add_argument("--run", type=int, metavar="ID", help="the run (scoring_runs.run_id; default: the latest)")
+    page.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="log warnings and errors only")
     return parser.parse_args()
 
 
@@ -98,22 +112,34 @@ def score(args: argparse.Namespace, model_version: registry.ModelVersion) -> Non
                 exported = export_predictions(connection)
                 if exported:
                     log.info("published %s in %.1f s", exported, time.monotonic() - started)
-                export_evaluation(connection)
                 counts = mood_counts(connection)
+                drifts = []
+                if outcome.scored or outcome.removed:  # a run was recorded: its catalog is measured
+                    (run_id,), = connection.execute("select max(run_id) from scoring_runs").fetchall()
+                    drifts = record_drift(connection, run_id, model_version, catalog.relation, counts)
+                export_evaluation(connection)
         finally:
             clear_scratch()
+    for drift in drifts:
+        if drift.level == "significant":
+            log.warning(drift.warning(model_version.version))
     print(format_counts(counts))
     print(summary(outcome, model_version.version))
+    if args.report:
+        print(f"report: {report.write_report()}")
 
 
 def main() -> None:
     args = parse_args()
     cli.configure_logging(args.quiet)
+    if args.command == "report":  # reads the warehouse only: no model to load
+        print(report.write_report(args.run))
+        return
     model_version = registry.get(args.model) if args.model else registry.current()
     if args.command == "track":
         track_id = parse_track_id(args.reference)
         policy = RetryPolicy(max_retry_after_s=args.max_retry_after)
-        print(track.score_track(track_id, args.features, policy, model_version))
+        print(track.score_track(track_id, args.features, policy, model_version, args.explain))
         return
     score(args, model_version)
 

@@ -3,10 +3,14 @@
 The features come from the warehouse's track_features when the track is there (opened read-only,
 so a build or a scoring run can go on meanwhile), else from Spotify's metadata and the same
 feature providers `python -m ingest spotify` uses. Nothing is written anywhere.
+
+`--explain` adds why: each feature's exact Shapley contribution to the mood's probability, against a track
+with the training data's mean features, largest first (moodcast.model.explain).
 """
 
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 
 from ingest.spotify.fetch import fetch_track
@@ -14,6 +18,8 @@ from ingest.spotify.retry import RetryPolicy
 from moodcast import settings, warehouse
 from moodcast.contract import CLASSES, FEATURES
 from moodcast.errors import BadInputError, NotReadyError
+from moodcast.model.explain import explanation, shapley_values
+from moodcast.model.profile import baseline
 from moodcast.model.registry import ModelVersion
 from score.engines import engine_for
 from score.plan import model_features
@@ -81,7 +87,31 @@ def format_prediction(track: TrackToScore, probabilities: dict[str, float], mode
     return "\n".join(lines)
 
 
-def score_track(track_id: str, features_source: str, policy: RetryPolicy, model_version: ModelVersion) -> str:
+def explain(track: TrackToScore, model_version: ModelVersion) -> str:
+    """Why the track got its mood: each feature's Shapley contribution to that mood's probability, computed by the
+    scoring engine on the 1,024 coalitions at once (see moodcast.model.explain)."""
+    features = model_features(model_version)
+    profile = model_version.metadata().get("data", {}).get("profile")
+    if profile is None:
+        raise BadInputError(f"model {model_version.version} has no profile of its training data, the baseline of "
+                            "explanations (trained by an earlier moodcast): retrain (`make train`) to explain")
+    engine, mean = engine_for(model_version), baseline(profile, features)
+    values = np.array([track.features[name] for name in features], dtype=np.float64)
+
+    def predict(rows: np.ndarray) -> np.ndarray:
+        return engine.compute([np.ascontiguousarray(rows[:, i]) for i in range(len(features))]).T
+
+    contributions = shapley_values(predict, values, mean)[0]
+    probabilities = predict(np.vstack([values, mean]).astype(np.float32))
+    mood = int(probabilities[0].argmax())
+    return (f"why {CLASSES[mood]} ({probabilities[0, mood]:.2f}, against {probabilities[1, mood]:.2f} for a track with "
+            "the training data's mean features), the features' contributions:\n  "
+            + ", ".join(explanation(features, values, mean, contributions[:, mood])))
+
+
+def score_track(track_id: str, features_source: str, policy: RetryPolicy, model_version: ModelVersion,
+                explained: bool = False) -> str:
     track = warehouse_track(track_id) or spotify_track(track_id, features_source, policy)
-    return format_prediction(track, predict(track, model_version), model_version.version)
+    lines = format_prediction(track, predict(track, model_version), model_version.version)
+    return f"{lines}\n{explain(track, model_version)}" if explained else lines
 

@@ -15,6 +15,7 @@ COMMANDS = [
     ("train", "reproduce"),
     ("score",),
     ("score", "track"),
+    ("score", "report"),
 ]
 README = (settings.REPO_ROOT / "README.md").read_text()
 

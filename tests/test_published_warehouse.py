@@ -89,7 +89,7 @@ def test_dbt_docs_list_the_stage_tables_and_the_exposures(scored_home):
     catalog = json.loads((target / "catalog.json").read_text())
     documented = {node["metadata"]["name"] for node in catalog["sources"].values()}
     assert {"predictions", "track_predictions", "scoring_runs", "model_runs", "model_metrics", "model_confusion",
-            "current_model"} <= documented
+            "current_model", "model_feature_importance", "feature_drift", "class_mix"} <= documented
     assert {exposure["name"] for exposure in manifest["exposures"].values()} == {"predictions_export",
                                                                                   "moods_dashboard"}
 

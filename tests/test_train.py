@@ -106,7 +106,7 @@ def test_training_exports_a_complete_version_and_records_the_run(trained_home, h
     version = version_dirs[0]
     assert {p.name for p in version.iterdir()} == {
         "model.keras", "kernel.npz", "metadata.json", "report.md", "confusion_matrix.png", "training_curve.png",
-        "reliability.png",
+        "reliability.png", "feature_importance.png",
     }
 
     metadata = json.loads((version / "metadata.json").read_text())
@@ -114,6 +114,7 @@ def test_training_exports_a_complete_version_and_records_the_run(trained_home, h
     assert metadata["data"]["fingerprint"] == examples_from(trained_home).fingerprint()
     assert metadata["data"]["n_train"] + metadata["data"]["n_holdout"] == SEED_TRACKS
     assert set(metadata["versions"]) >= {"keras", "tensorflow-cpu", "scikit-learn"}
+    assert set(metadata["data"]["profile"]) == set(FEATURES)  # what scoring measures drift against
 
     with duckdb.connect(str(trained_home / "moods.duckdb"), read_only=True) as connection:
         runs = connection.execute(

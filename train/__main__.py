@@ -30,7 +30,9 @@ from moodcast.contract import CLASSES, FEATURES
 from moodcast.errors import BadInputError
 from moodcast.exports import export_evaluation
 from moodcast.model import registry
+from moodcast.model.explain import global_importance
 from moodcast.model.extract import save_weights_of
+from moodcast.model.profile import baseline, training_profile
 from train import compare, reproduce
 from train.config import TrainConfig, add_arguments, from_arguments
 from train.data import Examples, check_enough, read_examples
@@ -123,11 +125,20 @@ def metadata(version: str, created_at: datetime, examples: Examples, outcome: Tr
             "n_train": outcome.n_train,
             "n_holdout": outcome.n_holdout,
             "class_counts": examples.class_counts(),
+            # What scoring measures a catalog's drift against, and the baseline of explanations.
+            "profile": training_profile(examples.features, list(FEATURES)),
         },
         "params": asdict(config),
         "versions": {"python": platform.python_version()}
         | {name: package_version(name) for name in ("keras", "tensorflow-cpu", "numpy", "scikit-learn", "duckdb")},
     }
+
+
+def feature_importance(outcome: TrainingOutcome, profile: dict[str, dict]) -> dict[str, float]:
+    """Each feature's mean absolute Shapley contribution to the predicted mood, over the hold-out."""
+    importance = global_importance(lambda rows: predict_probabilities(outcome.model, rows), outcome.holdout_features,
+                                   baseline(profile, list(FEATURES)))
+    return dict(zip(FEATURES, importance.tolist(), strict=True))
 
 
 def train(config: TrainConfig, promote: bool) -> None:
@@ -140,12 +151,13 @@ def train(config: TrainConfig, promote: bool) -> None:
     created_at = datetime.now(UTC)
     version, staging = registry.start_version(created_at)
     described = metadata(version, created_at, examples, outcome, config)
+    importance = feature_importance(outcome, described["data"]["profile"])
     outcome.model.save(staging / registry.MODEL_FILE)
     # The model in the native kernel's form too, so scoring runs without loading Keras (see moodcast.model).
     save_weights_of(outcome.model, described["features"], staging)
     (staging / registry.METADATA_FILE).write_text(json.dumps(described, indent=2) + "\n")
-    (staging / "report.md").write_text(markdown_report(version, outcome, described))
-    save_pictures(outcome, staging, version)
+    (staging / "report.md").write_text(markdown_report(version, outcome, described, importance))
+    save_pictures(outcome, staging, version, importance)
     # Published before its rows are written, so no row ever names a version that does not exist; a version
     # whose rows cannot be written (the warehouse stayed locked) is taken back, and the rerun trains it again.
     published = registry.publish(staging, version)
@@ -165,6 +177,7 @@ def train(config: TrainConfig, promote: bool) -> None:
                 },
                 {"holdout": Measured(outcome.holdout, created_at),
                  "cross_validation": Measured(outcome.cv.out_of_fold, created_at)},
+                importance,
             )
             if promote:
                 record_promotion(connection, version, datetime.now(UTC))

@@ -1,4 +1,4 @@
-"""What training tells a person: a text report, a Markdown report and three pictures."""
+"""What training tells a person: a text report, a Markdown report and four pictures."""
 
 from pathlib import Path
 
@@ -11,7 +11,7 @@ from train.evaluate import Evaluation
 from train.labelled_file import LabelledFile
 from train.training import TrainingOutcome
 
-PICTURES = ("confusion_matrix.png", "training_curve.png", "reliability.png")
+PICTURES = ("confusion_matrix.png", "training_curve.png", "reliability.png", "feature_importance.png")
 
 
 def per_class_table(evaluation: Evaluation) -> list[str]:
@@ -74,7 +74,7 @@ def evaluation_report(version: str, labelled: LabelledFile, evaluation: Evaluati
     ])
 
 
-def markdown_report(version: str, outcome: TrainingOutcome, metadata: dict) -> str:
+def markdown_report(version: str, outcome: TrainingOutcome, metadata: dict, importance: dict[str, float]) -> str:
     fence = "```"
     return "\n".join([
         f"# Model {version}",
@@ -95,6 +95,14 @@ def markdown_report(version: str, outcome: TrainingOutcome, metadata: dict) -> s
         "",
         fence, *per_class_table(outcome.holdout), "", *confusion_table(outcome.holdout), fence,
         "",
+        "## Feature importance on the hold-out",
+        "",
+        "The mean absolute contribution (exact Shapley value against the training mean) of each feature to the "
+        "probability of the predicted mood:",
+        "",
+        fence, *(f"{feature:<17} {value:.3f}" for feature, value in sorted(importance.items(), key=lambda i: -i[1])),
+        fence,
+        "",
         "## Pictures",
         "",
         *(f"![{name}]({name})" for name in PICTURES),
@@ -106,8 +114,9 @@ def markdown_report(version: str, outcome: TrainingOutcome, metadata: dict) -> s
     ])
 
 
-def save_pictures(outcome: TrainingOutcome, folder: Path, version: str) -> None:
+def save_pictures(outcome: TrainingOutcome, folder: Path, version: str, importance: dict[str, float]) -> None:
     save_confusion_matrix(outcome.holdout, folder / "confusion_matrix.png", f"model {version}: hold-out")
+    save_importance(importance, folder / "feature_importance.png", f"model {version}: feature importance (hold-out)")
     save_training_curve(outcome.history, folder / "training_curve.png", f"model {version}: training")
     save_reliability(outcome.cv.out_of_fold, folder / "reliability.png", f"model {version}: out-of-fold calibration")
 
@@ -155,5 +164,17 @@ def save_reliability(evaluation: Evaluation, path: Path, title: str) -> None:
     axes.set_ylabel("accuracy")
     axes.set_title(f"{title}\nECE {evaluation.ece:.3f}")
     axes.legend(loc="upper left")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def save_importance(importance: dict[str, float], path: Path, title: str) -> None:
+    ranked = sorted(importance.items(), key=lambda item: item[1])  # barh draws bottom-up: the largest on top
+    figure = Figure(figsize=(6, 4))
+    axes = figure.subplots()
+    axes.barh([feature for feature, _ in ranked], [value for _, value in ranked], color="tab:blue")
+    axes.set_xlabel("mean |contribution| to the predicted mood's probability")
+    axes.set_title(title)
+    axes.grid(axis="x", alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=120)

@@ -5,6 +5,8 @@
   and `<file>@<fingerprint>` for every labelled file `train evaluate` measured the version on);
 - `model_metrics`: per version × evaluation × mood: precision, recall, f1, support;
 - `model_confusion`: per version × evaluation × true mood × predicted mood: the number of tracks;
+- `model_feature_importance`: per version × feature: its mean absolute Shapley contribution to the predicted
+  mood's probability on the hold-out (moodcast.model.explain), and its rank;
 - `model_promotions`: one row each time a version became the current model, and the view `current_model`:
   the last promoted version's model_runs row, so SQL can tell which model scoring uses.
 """
@@ -53,6 +55,10 @@ create table if not exists model_confusion (
     model_version varchar, evaluated_on varchar, true_mood varchar, predicted_mood varchar, tracks integer,
     primary key (model_version, evaluated_on, true_mood, predicted_mood)
 );
+create table if not exists model_feature_importance (
+    model_version varchar, feature varchar, mean_abs_contribution double, rank integer, evaluated_on varchar,
+    primary key (model_version, feature)
+);
 create table if not exists model_promotions (model_version varchar not null, promoted_at timestamptz not null);
 create or replace view current_model as
 select r.*, p.promoted_at
@@ -78,17 +84,24 @@ class Measured:
     rows_left_out: int = 0
 
 
-def record_run(connection: duckdb.DuckDBPyConnection, run: dict, evaluations: dict[str, Measured]) -> None:
+def record_run(connection: duckdb.DuckDBPyConnection, run: dict, evaluations: dict[str, Measured],
+               importance: dict[str, float]) -> None:
     """Write one version's rows to every table in one transaction; rerunning replaces them."""
     ensure_tables(connection)
     version = run["model_version"]
     row = run | {"params": json.dumps(run["params"], sort_keys=True)}
     connection.begin()
-    for table in ("model_runs", "model_evaluations", "model_metrics", "model_confusion"):
+    for table in ("model_runs", "model_evaluations", "model_metrics", "model_confusion", "model_feature_importance"):
         connection.execute(f"delete from {table} where model_version = ?", [version])
     connection.execute(f"insert into model_runs ({', '.join(row)}) values ({', '.join('?' for _ in row)})",
                        list(row.values()))
     insert_evaluations(connection, version, evaluations)
+    ranked = sorted(importance.items(), key=lambda item: -item[1])
+    connection.from_arrow(pa.Table.from_pylist([
+        {"model_version": version, "feature": feature, "mean_abs_contribution": value, "rank": rank,
+         "evaluated_on": "holdout"}
+        for rank, (feature, value) in enumerate(ranked, start=1)
+    ])).insert_into("model_feature_importance")
     connection.commit()
 
 

@@ -20,6 +20,7 @@ class TrainingOutcome:
     history: dict[str, list[float]]
     n_train: int
     n_holdout: int
+    holdout_features: np.ndarray  # (n_holdout, features): what the version's global feature importance is measured on
 
 
 def keras_fit_predict(config: TrainConfig) -> FitPredict:
@@ -51,4 +52,5 @@ def train_and_evaluate(examples: Examples, config: TrainConfig) -> TrainingOutco
         history=history.history,
         n_train=len(train_rows),
         n_holdout=len(holdout_rows),
+        holdout_features=holdout[0],
     )
