@@ -14,7 +14,7 @@ of moods.duckdb never make it wait.
 
 `python -m score --catalog PATH` scores a CSV or Parquet file of tracks (the columns `python -m ingest
 files` takes) instead of track_features. `python -m score track ID_OR_URI_OR_URL` predicts the mood
-of one track, writing nothing.
+of one track, writing nothing. `python -m score spark` scores Parquet catalogs on Spark (docs/spark.md).
 """
 
 import argparse
@@ -29,7 +29,7 @@ from moodcast import cli, settings, warehouse
 from moodcast.exports import export_evaluation
 from moodcast.model import registry
 from moodcast.track_ids import parse_track_id
-from score import track
+from score import spark, track
 from score.catalog import Outcome, score_catalog
 from score.catalog_file import file_catalog
 from score.engines import ENGINES, clear_scratch
@@ -68,6 +68,11 @@ def parse_args() -> argparse.Namespace:
     one.add_argument("--max-retry-after", type=float, default=settings.DEFAULT_MAX_RETRY_AFTER_S, metavar="SECONDS",
                      help="wait out a rate limit's Retry-After up to this long (default: %(default)s)")
     one.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="log warnings and errors only")
+    on_spark = commands.add_parser("spark", help="score Parquet catalogs on Spark, into Parquet files",
+                                   description=spark.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    spark.add_arguments(on_spark)
+    on_spark.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
+                          help="log warnings and errors only")
     return parser.parse_args()
 
 
@@ -113,6 +118,9 @@ def score(args: argparse.Namespace, model_version: registry.ModelVersion) -> Non
 def main() -> None:
     args = parse_args()
     cli.configure_logging(args.quiet)
+    if args.command == "spark":
+        print(spark.summary(spark.score_on_spark(spark.run_from_arguments(args))))
+        return
     model_version = registry.get(args.model) if args.model else registry.current()
     if args.command == "track":
         track_id = parse_track_id(args.reference)
