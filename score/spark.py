@@ -144,8 +144,7 @@ def score_on_spark(run: SparkRun) -> dict:
     for key, value in SPARK_SETTINGS.items():
         spark.conf.set(key, value)
     scoring = batch_scoring(spark, run)
-    catalog = spark.read.parquet(run.catalog).select(*(f"`{column}`" for column in sorted(set(
-        scoring.columns.values()))))
+    catalog = read_catalog(spark, run.catalog, scoring)
     staging = f"{run.out}/{STAGING_DIR}/run={run.run_id}-{uuid.uuid4().hex[:8]}"
     scored_at = datetime.now(UTC)
     timings = {}
@@ -157,7 +156,7 @@ def score_on_spark(run: SparkRun) -> dict:
         read, scored = catalog.count(), spark.read.parquet(staging).count()  # from the files' footers
         rejects(spark, run.catalog, scoring, rejected=read - scored).write.option("compression", "zstd") \
             .parquet(f"{staging}/rejects")
-        timings["rejects"] = time.monotonic() - started - timings["score_and_write"]
+        timings["count_and_rejects"] = time.monotonic() - started - timings["score_and_write"]
         manifest = {
             "run_id": run.run_id, "catalog": run.catalog, "model_version": run.model_version.version,
             "model_sha256": scoring.model_sha256, "scored_at": scored_at.isoformat(),
@@ -194,6 +193,12 @@ def batch_scoring(spark: "SparkSession", run: SparkRun) -> BatchScoring:
                         tuple(name for name in NAME_COLUMNS if name in columns))
 
 
+def read_catalog(spark: "SparkSession", catalog: str, scoring: BatchScoring, *more) -> "DataFrame":
+    """The catalog's columns that ingest's checks read (only those are read from the files), then `more`."""
+    return spark.read.parquet(catalog).select(*(f"`{column}`" for column in sorted(set(scoring.columns.values()))),
+                                              *more)
+
+
 def exported(catalog: "DataFrame", scoring: BatchScoring, model_version: str, scored_at: datetime) -> "DataFrame":
     """The export's columns: the workers' probabilities, then the mood and confidence as the predictions view
     derives them (its SQL, which Spark reads too), the model version and the time."""
@@ -214,9 +219,8 @@ def rejects(spark: "SparkSession", catalog: str, scoring: BatchScoring, rejected
         return spark.createDataFrame([], spark_ddl(REJECTS_SCHEMA))
     from pyspark.sql import functions as F
 
-    located = spark.read.parquet(catalog).select(
-        *(f"`{column}`" for column in sorted(set(scoring.columns.values()))),
-        F.col("_metadata.file_path").alias("source_file"), (F.col("_metadata.row_index") + 1).alias("source_row"))
+    located = read_catalog(spark, catalog, scoring, F.col("_metadata.file_path").alias("source_file"),
+                           (F.col("_metadata.row_index") + 1).alias("source_row"))
     return located.mapInArrow(partial(rejected_batches, scoring), spark_ddl(REJECTS_SCHEMA))
 
 

@@ -1,5 +1,7 @@
 """`spark-submit score/spark_job.py --catalog URI --out URI [...]`: `python -m score spark` for a cluster.
 
+Installed, it is also the console script `moodcast-score-spark` (a Databricks Python wheel task's entry point).
+
 The same options and the same function (score.spark.score_on_spark); the session is the one spark-submit
 (or the cluster: a Databricks wheel or Python-script task) starts, with its master and settings.
 """
@@ -26,5 +28,10 @@ def main() -> None:
     print(spark.summary(spark.score_on_spark(spark.run_from_arguments(args))))
 
 
-if __name__ == "__main__":
+def entry() -> None:
+    """The `moodcast-score-spark` console script: what a Databricks Python wheel task names as its entry point."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    entry()
