@@ -147,16 +147,16 @@ def score_on_spark(run: SparkRun) -> dict:
     catalog = read_catalog(spark, run.catalog, scoring)
     staging = f"{run.out}/{STAGING_DIR}/run={run.run_id}-{uuid.uuid4().hex[:8]}"
     scored_at = datetime.now(UTC)
-    timings = {}
+    timings = {"set_up": time.monotonic() - started}
     files = OutputFolder(run.out)
     try:
         exported(catalog, scoring, run.model_version.version, scored_at).write.option("compression", "zstd") \
             .parquet(staging)
-        timings["score_and_write"] = time.monotonic() - started
+        timings["score_and_write"] = time.monotonic() - started - sum(timings.values())
         read, scored = catalog.count(), spark.read.parquet(staging).count()  # from the files' footers
         rejects(spark, run.catalog, scoring, rejected=read - scored).write.option("compression", "zstd") \
             .parquet(f"{staging}/rejects")
-        timings["count_and_rejects"] = time.monotonic() - started - timings["score_and_write"]
+        timings["count_and_rejects"] = time.monotonic() - started - sum(timings.values())
         manifest = {
             "run_id": run.run_id, "catalog": run.catalog, "model_version": run.model_version.version,
             "model_sha256": scoring.model_sha256, "scored_at": scored_at.isoformat(),
@@ -207,9 +207,9 @@ def exported(catalog: "DataFrame", scoring: BatchScoring, model_version: str, sc
     probabilities = catalog.mapInArrow(partial(scored_batches, scoring), spark_ddl(scoring.scored_schema())).alias("p")
     derived = {"mood": F.expr(DERIVED["mood"]), "confidence": F.expr(DERIVED["confidence"]),
                "model_version": F.lit(model_version), "scored_at": F.lit(scored_at)}
-    return probabilities.select(*(derived[column].alias(column) if column in derived else F.col(column)
-                                  for column in EXPORTED_COLUMNS if column in derived or column in
-                                  ("track_id", *PROBABILITY_COLUMNS, *scoring.names)))
+    present = {"track_id", *PROBABILITY_COLUMNS, *scoring.names, *derived}
+    return probabilities.select(*(derived.get(column, F.col(column)).alias(column)
+                                  for column in EXPORTED_COLUMNS if column in present))
 
 
 def rejects(spark: "SparkSession", catalog: str, scoring: BatchScoring, rejected: int) -> "DataFrame":
