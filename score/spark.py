@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
+from pyarrow import fs
 
 from ingest.files import NO_MAPPING, resolve_columns
 from ingest.mapping import ColumnMapping, read_mapping
@@ -64,6 +65,7 @@ CURRENT_FILE = "CURRENT"
 MANIFEST_FILE = "_manifest.json"  # Spark's readers skip names starting with _ (DuckDB's globs of *.parquet too)
 STAGING_DIR = "_staging"
 SPARK_TYPES = {pa.string(): "string", pa.float32(): "float", pa.int64(): "bigint"}
+PYARROW_SCHEMES = {"s3a": "s3", "s3n": "s3"}  # Hadoop's names for S3 (what Spark users write), and pyarrow's
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -238,13 +240,16 @@ class OutputFolder:
     manifest and CURRENT and moves runs without Spark's JVM, which Spark Connect does not expose."""
 
     def __init__(self, out: str):
-        from pyarrow import fs
-
-        self.fs, self.root = fs.FileSystem.from_uri(out)
+        scheme, separator, rest = out.partition("://")
+        self.fs, self.root = fs.FileSystem.from_uri(f"{PYARROW_SCHEMES.get(scheme, scheme)}://{rest}"
+                                                    if separator else out)
         self.out = out
 
     def path(self, uri: str) -> str:
         return self.root + uri.removeprefix(self.out)
+
+    def exists(self, path: str) -> bool:
+        return self.fs.get_file_info(path).type != fs.FileType.NotFound
 
     def write_text(self, uri: str, text: str) -> None:
         """Written under a temporary name and moved onto `uri`: readers see the old content or the new."""
@@ -254,19 +259,28 @@ class OutputFolder:
         self.fs.move(self.path(temporary), self.path(uri))
 
     def remove(self, uri: str) -> None:
-        from pyarrow import fs
-
-        if self.fs.get_file_info(self.path(uri)).type != fs.FileType.NotFound:
+        if self.exists(self.path(uri)):
             self.fs.delete_dir(self.path(uri))
+
+    def move_folder(self, source: str, target: str) -> None:
+        """Renamed where the file system renames folders (local, HDFS); object stores (S3, GCS) move objects
+        only: there the files move one by one, and readers of that run id may see it half-moved meanwhile."""
+        try:
+            self.fs.move(source, target)
+        except (NotImplementedError, OSError):
+            if self.exists(target):
+                raise
+            for found in self.fs.get_file_info(fs.FileSelector(source, recursive=True)):
+                if found.type == fs.FileType.File:
+                    self.fs.move(found.path, target + found.path.removeprefix(source))
+            self.fs.delete_dir(source)
 
     def publish(self, staging: str, run: str) -> None:
         """Move the staged run into place (replacing one of the same name), then point CURRENT at it."""
-        target, replaced = f"{self.out}/{run}", f"{staging}-replaced"
-        from pyarrow import fs
-
-        if self.fs.get_file_info(self.path(target)).type != fs.FileType.NotFound:
-            self.fs.move(self.path(target), self.path(replaced))
-        self.fs.move(self.path(staging), self.path(target))
+        target, replaced = self.path(f"{self.out}/{run}"), f"{staging}-replaced"
+        if self.exists(target):
+            self.move_folder(target, self.path(replaced))
+        self.move_folder(self.path(staging), target)
         self.write_text(f"{self.out}/{CURRENT_FILE}", run + "\n")
         self.remove(replaced)
 
