@@ -66,6 +66,7 @@ MANIFEST_FILE = "_manifest.json"  # Spark's readers skip names starting with _ (
 STAGING_DIR = "_staging"
 SPARK_TYPES = {pa.string(): "string", pa.float32(): "float", pa.int64(): "bigint"}
 PYARROW_SCHEMES = {"s3a": "s3", "s3n": "s3"}  # Hadoop's names for S3 (what Spark users write), and pyarrow's
+SPARK_ERROR = re.compile(r"\[[A-Z][A-Z0-9_.]+\][^\n]*")  # e.g. "[FAILED_READ_FILE.NO_HINT] Encountered error …"
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -232,7 +233,12 @@ def spark_ddl(schema: pa.Schema) -> str:
 
 
 def first_line(error: BaseException) -> str:
-    return next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)[:500]
+    """What went wrong, in one line: Spark's error class and message (under py4j's and the JVM's wrapping), or
+    else the error's first line."""
+    text = str(error)
+    found = SPARK_ERROR.search(text)
+    return (found.group(0).strip() if found else next((line.strip() for line in text.splitlines() if line.strip()),
+                                                     type(error).__name__))[:500]
 
 
 class OutputFolder:

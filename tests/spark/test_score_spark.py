@@ -88,7 +88,7 @@ def test_a_failed_run_leaves_current_and_the_last_run_intact(spark, model_versio
     last = damaged / "part-7.parquet"
     last.write_bytes(last.read_bytes()[:300])  # a file cut short: the job fails reading it
 
-    with pytest.raises(MoodcastError, match=r"the Spark job scoring .* failed.*CURRENT still names"):
+    with pytest.raises(MoodcastError, match=r"the Spark job scoring .* failed: .*part-7\.parquet.*CURRENT still names"):
         run_on_spark(damaged, out, model_version)  # the same run id: the run it would replace must survive
 
     assert listing(out) == before
