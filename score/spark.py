@@ -103,8 +103,10 @@ class SparkRun:
 
 def run_from_arguments(args: argparse.Namespace) -> SparkRun:
     if args.model_dir:
-        model_version = registry.ModelVersion(args.model_dir.name, args.model_dir.resolve())
-        model_version.metadata()  # a folder that is no model version fails here, by name
+        folder = args.model_dir.resolve()
+        metadata = registry.ModelVersion(folder.name, folder).metadata()  # a folder that is no model version fails
+        # Named as training named it: a copy's folder may be named otherwise (`.`, where spark-submit --files put it).
+        model_version = registry.ModelVersion(metadata.get("version", folder.name), folder)
     else:
         model_version = registry.get(args.model) if args.model else registry.current()
     run_id = args.run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -184,11 +186,10 @@ def batch_scoring(spark: "SparkSession", run: SparkRun) -> BatchScoring:
     and the catalog's columns, resolved by ingest's rules from its schema (no row is read)."""
     try:
         header = spark.read.parquet(run.catalog).columns
-    except Exception as error:
-        if "PATH_NOT_FOUND" in str(error) or "UNABLE_TO_INFER_SCHEMA" in str(error):
-            raise BadInputError(f"{run.catalog}: no Parquet files there ({first_line(error)}); --catalog takes "
-                                "Parquet files (a file, a folder or a glob)") from None
-        raise
+    except Exception as error:  # Spark reads only the footers here: what fails is the catalog (missing, not Parquet)
+        raise BadInputError(f"{run.catalog}: cannot be read as Parquet ({first_line(error)}); --catalog takes "
+                            "Parquet files (a file, a folder or a glob): convert a CSV file with `python -c \"import "
+                            "polars as pl; pl.read_csv('tracks.csv').write_parquet('tracks.parquet')\"`") from None
     columns = resolve_columns(header, run.catalog, run.mapping)
     weights = engine_for(run.model_version, "kernel").kernel.weights
     return BatchScoring(model_digest(run.model_version.path), weights,

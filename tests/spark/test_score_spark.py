@@ -102,6 +102,14 @@ def test_a_catalog_without_a_feature_is_refused_by_name(spark, model_version, tm
         run_on_spark(catalog, tmp_path / "out", model_version)
 
 
+def test_a_catalog_that_is_not_parquet_is_refused_clearly(spark, model_version, tmp_path):
+    catalog = tmp_path / "tracks.csv"
+    shutil.copy(SEED_CSV, catalog)
+
+    with pytest.raises(BadInputError, match=r"tracks.csv: cannot be read as Parquet .*--catalog takes Parquet files"):
+        run_on_spark(catalog, tmp_path / "out", model_version)
+
+
 def test_rows_that_cannot_be_scored_are_rejected_with_their_reasons(spark, model_version, tmp_path):
     catalog = tmp_path / "bad-rows.parquet"
     seed = pl.read_csv(SEED_CSV).head(10).with_columns(
@@ -119,13 +127,15 @@ def test_rows_that_cannot_be_scored_are_rejected_with_their_reasons(spark, model
 
 
 def test_the_spark_submit_entry_runs(spark, model_version, seed_parquet, tmp_path):
-    out = tmp_path / "out"
+    out, shipped = tmp_path / "out", tmp_path / "shipped-model"  # a copy, named otherwise, as a cluster gets it
+    shutil.copytree(model_version.path, shipped)
     result = subprocess.run(
         [str(Path(sys.executable).parent / "spark-submit"), "--master", "local[1]", "score/spark_job.py",
-         "--catalog", str(seed_parquet), "--out", str(out), "--model-dir", str(model_version.path), "--run-id", "s1"],
+         "--catalog", str(seed_parquet), "--out", str(out), "--model-dir", str(shipped), "--run-id", "s1"],
         cwd=settings.REPO_ROOT, env=os.environ | {"PYSPARK_PYTHON": sys.executable}, capture_output=True, text=True,
         timeout=600)
 
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "scored 686 tracks, rejected 0" in result.stdout
+    assert "scored 686 tracks, rejected 0 in" in result.stdout
+    assert f"with model {model_version.version}: run=s1 is CURRENT" in result.stdout
     assert (out / "CURRENT").read_text() == "run=s1\n"
