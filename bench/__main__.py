@@ -266,6 +266,11 @@ def bench(args: argparse.Namespace, home: Path) -> dict:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["spark"]:  # `python -m bench spark`: Spark against the single process (bench/spark.py)
+        from bench.spark import main as bench_spark
+
+        bench_spark(sys.argv[2:])
+        return
     args = parse_args()
     tensorflow_env.configure()  # the same TensorFlow settings as train and score, before Keras is imported
     started = time.monotonic()

@@ -18,7 +18,8 @@ significantly; `--report` then writes the run's HTML report (`python -m score re
 
 `python -m score --catalog PATH` scores a CSV or Parquet file of tracks (the columns `python -m ingest
 files` takes) instead of track_features. `python -m score track ID_OR_URI_OR_URL` predicts the mood
-of one track, writing nothing (`--explain`: why this mood).
+of one track, writing nothing (`--explain`: why this mood). `python -m score spark` scores Parquet catalogs on
+Spark (docs/spark.md).
 """
 
 import argparse
@@ -33,7 +34,7 @@ from moodcast import cli, settings, warehouse
 from moodcast.exports import export_evaluation
 from moodcast.model import registry
 from moodcast.track_ids import parse_track_id
-from score import report, track
+from score import report, spark, track
 from score.catalog import Outcome, score_catalog
 from score.catalog_file import file_catalog
 from score.drift import record_drift
@@ -82,6 +83,11 @@ def parse_args() -> argparse.Namespace:
                                formatter_class=argparse.RawDescriptionHelpFormatter)
     page.add_argument("--run", type=int, metavar="ID", help="the run (scoring_runs.run_id; default: the latest)")
     page.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="log warnings and errors only")
+    on_spark = commands.add_parser("spark", help="score Parquet catalogs on Spark, into Parquet files",
+                                   description=spark.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    spark.add_arguments(on_spark)
+    on_spark.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
+                          help="log warnings and errors only")
     return parser.parse_args()
 
 
@@ -138,6 +144,9 @@ def main() -> None:
     cli.configure_logging(args.quiet)
     if args.command == "report":  # reads the warehouse only: no model to load
         print(report.write_report(args.run))
+        return
+    if args.command == "spark":
+        print(spark.summary(spark.score_on_spark(spark.run_from_arguments(args))))
         return
     model_version = registry.get(args.model) if args.model else registry.current()
     if args.command == "track":
