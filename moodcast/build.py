@@ -6,14 +6,19 @@ Like every stage that changes the warehouse, it waits for the one running (up to
 MOODCAST_LOCK_TIMEOUT seconds, then exit 75) and publishes moods.duckdb when dbt succeeds.
 dbt writes its target/ and logs/ under $MOODCAST_HOME/dbt.
 Extra arguments go to dbt, e.g. `python -m moodcast.build --select track_features`.
+Builds are incremental (dbt_project/models/intermediate/_intermediate.yml): a build takes in the landed
+files that are new or changed since the last one; `--full-refresh` rebuilds everything from the landing zone.
 A failing data test exits with EXIT_DATA_TEST_FAILED, naming the test and the rows it found.
 """
 
+import logging
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import duckdb
 
 from moodcast import cli, settings, warehouse
 from moodcast.child_process import run_child
@@ -21,6 +26,8 @@ from moodcast.dbt_failures import build_exit_code
 from moodcast.errors import EXIT_INTERNAL
 from moodcast.landing import ensure_landing_zone
 from moodcast.publish import publish
+
+log = logging.getLogger("moodcast.build")
 
 WRITE_PROBE_BYTES = 1 << 20  # less free space than this, and dbt cannot even write its logs
 
@@ -31,11 +38,19 @@ def dbt_build(extra_args: list[str]) -> int:
     return run_dbt(["build", *extra_args], publish_after=True)
 
 
+def built_before_incremental(connection: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the warehouse has marts but no record of the landed files they took in (int_landed_files): an
+    earlier moodcast's, which an incremental build cannot update."""
+    tables = {row[0] for row in connection.execute(
+        "select table_name from duckdb_tables() where database_name = current_database()").fetchall()}
+    return "track_features" in tables and "int_landed_files" not in tables
+
+
 def run_dbt(arguments: list[str], publish_after: bool = False) -> int:
     """Run dbt as the only stage changing the warehouse, and publish moods.duckdb after it if it succeeds; return
     moodcast's exit code for it."""
     dbt = Path(sys.executable).with_name("dbt")
-    command = [str(dbt), *arguments, "--project-dir", str(settings.DBT_PROJECT_DIR),
+    command = [str(dbt), "--project-dir", str(settings.DBT_PROJECT_DIR),
                "--profiles-dir", str(settings.DBT_PROJECT_DIR)]
     if not sys.stdout.isatty():
         command.append("--no-use-colors")  # colour codes are noise in cron mail and CI logs
@@ -44,7 +59,11 @@ def run_dbt(arguments: list[str], publish_after: bool = False) -> int:
                                 "DBT_LOG_PATH": str(settings.dbt_dir() / "logs")}
     with warehouse.exclusive("warehouse", "warehouse update"):
         # dbt opens the file itself and fails at once if another process holds it: wait for that here.
-        warehouse.connect().close()
+        with warehouse.connect() as connection:
+            if arguments[0] == "build" and "--full-refresh" not in arguments and built_before_incremental(connection):
+                log.info("the warehouse was built before builds were incremental: rebuilding it whole, this once")
+                arguments = [*arguments, "--full-refresh"]
+        command[1:1] = arguments
         started = time.time()
         exit_code = build_exit_code(run_child(command, env=environment, cwd=settings.DBT_PROJECT_DIR), started)
         if exit_code == EXIT_INTERNAL:
