@@ -8,9 +8,11 @@ dbt writes its target/ and logs/ under $MOODCAST_HOME/dbt.
 Extra arguments go to dbt, e.g. `python -m moodcast.build --select track_features`.
 Builds are incremental (dbt_project/models/intermediate/_intermediate.yml): a build takes in the landed
 files that are new or changed since the last one; `--full-refresh` rebuilds everything from the landing zone.
+A build with nothing landed and the dbt project unchanged since the last one does not start dbt at all.
 A failing data test exits with EXIT_DATA_TEST_FAILED, naming the test and the rows it found.
 """
 
+import hashlib
 import logging
 import os
 import sys
@@ -29,6 +31,7 @@ from moodcast.publish import publish
 
 log = logging.getLogger("moodcast.build")
 
+BUILD_INPUTS = "build_inputs"  # one row: the inputs_fingerprint of the last whole build that succeeded
 WRITE_PROBE_BYTES = 1 << 20  # less free space than this, and dbt cannot even write its logs
 
 
@@ -38,11 +41,39 @@ def dbt_build(extra_args: list[str]) -> int:
     return run_dbt(["build", *extra_args], publish_after=True)
 
 
-def built_before_incremental(connection: duckdb.DuckDBPyConnection) -> bool:
+def inputs_fingerprint() -> str:
+    """What a whole `dbt build` depends on: every landed file (path, size, modification time; ingest replaces
+    a file by renaming a new one into place) and the dbt project's models, macros and settings. The same
+    fingerprint, the same build."""
+    digest = hashlib.sha256()
+    for path in sorted(settings.landing_dir().glob("*/*.parquet")):
+        status = path.stat()
+        digest.update(f"{path}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
+    for path in sorted(settings.DBT_PROJECT_DIR.rglob("*.[sy][qm][l]")):  # .sql and .yml
+        digest.update(f"{path}\0".encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def recorded_fingerprint(connection: duckdb.DuckDBPyConnection, tables: set[str]) -> str | None:
+    """The inputs_fingerprint of the last whole build that succeeded, if the warehouse records one."""
+    if BUILD_INPUTS not in tables:
+        return None
+    rows = connection.execute(f"select fingerprint from {BUILD_INPUTS}").fetchall()
+    return rows[0][0] if rows else None
+
+
+def record_fingerprint(connection: duckdb.DuckDBPyConnection, fingerprint: str) -> None:
+    connection.execute(f"create or replace table {BUILD_INPUTS} as select ? as fingerprint", [fingerprint])
+
+
+def table_names(connection: duckdb.DuckDBPyConnection) -> set[str]:
+    return {row[0] for row in connection.execute(
+        "select table_name from duckdb_tables() where database_name = current_database()").fetchall()}
+
+
+def built_before_incremental(tables: set[str]) -> bool:
     """Whether the warehouse has marts but no record of the landed files they took in (int_landed_files): an
     earlier moodcast's, which an incremental build cannot update."""
-    tables = {row[0] for row in connection.execute(
-        "select table_name from duckdb_tables() where database_name = current_database()").fetchall()}
     return "track_features" in tables and "int_landed_files" not in tables
 
 
@@ -58,9 +89,17 @@ def run_dbt(arguments: list[str], publish_after: bool = False) -> int:
                                 "DBT_TARGET_PATH": str(settings.dbt_dir() / "target"),
                                 "DBT_LOG_PATH": str(settings.dbt_dir() / "logs")}
     with warehouse.exclusive("warehouse", "warehouse update"):
+        # A whole build's inputs, as they are before dbt looks: a file landing during the build changes them.
+        fingerprint = inputs_fingerprint() if arguments == ["build"] else None
         # dbt opens the file itself and fails at once if another process holds it: wait for that here.
         with warehouse.connect() as connection:
-            if arguments[0] == "build" and "--full-refresh" not in arguments and built_before_incremental(connection):
+            tables = table_names(connection)
+            if fingerprint and fingerprint == recorded_fingerprint(connection, tables):
+                log.info("nothing landed and the dbt project is unchanged since the last build: nothing to build")
+                if publish_after:
+                    publish(connection)
+                return 0
+            if arguments[0] == "build" and "--full-refresh" not in arguments and built_before_incremental(tables):
                 log.info("the warehouse was built before builds were incremental: rebuilding it whole, this once")
                 arguments = [*arguments, "--full-refresh"]
         command[1:1] = arguments
@@ -68,9 +107,12 @@ def run_dbt(arguments: list[str], publish_after: bool = False) -> int:
         exit_code = build_exit_code(run_child(command, env=environment, cwd=settings.DBT_PROJECT_DIR), started)
         if exit_code == EXIT_INTERNAL:
             require_writable(settings.home())  # a disk that filled up during the build is no bug: one line says so
-        if exit_code == 0 and publish_after:
+        if exit_code == 0 and (publish_after or fingerprint):
             with warehouse.connect() as connection:
-                publish(connection)
+                if fingerprint:
+                    record_fingerprint(connection, fingerprint)
+                if publish_after:
+                    publish(connection)
     return exit_code
 
 

@@ -19,19 +19,16 @@ of one track, writing nothing.
 
 import argparse
 import logging
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ingest.spotify.features import SOURCES
-from ingest.spotify.retry import RetryPolicy
 from moodcast import cli, settings, warehouse
 from moodcast.exports import export_evaluation
 from moodcast.model import registry
 from moodcast.track_ids import parse_track_id
-from score import track
 from score.catalog import Outcome, score_catalog
-from score.catalog_file import file_catalog
 from score.engines import ENGINES, clear_scratch
 from score.export import export_predictions
 from score.plan import WAREHOUSE_CATALOG
@@ -59,8 +56,19 @@ def parse_args() -> argparse.Namespace:
                              "(default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="log warnings and errors only")
     commands = parser.add_subparsers(dest="command", title="instead of the whole catalog")
-    one = commands.add_parser("track", help="predict the mood of one track", description=track.__doc__,
+    one = commands.add_parser("track", help="predict the mood of one track",
                               formatter_class=argparse.RawDescriptionHelpFormatter)
+    if "track" in sys.argv[1:]:
+        # Its options need Spotify's modules and polars: a second or two of imports that a nightly run does without.
+        add_track_arguments(one)
+    return parser.parse_args()
+
+
+def add_track_arguments(one: argparse.ArgumentParser) -> None:
+    from ingest.spotify.features import SOURCES
+    from score import track
+
+    one.description = track.__doc__
     one.add_argument("reference", metavar="ID_OR_URI_OR_URL",
                      help="a Spotify track ID, spotify:track: URI or open.spotify.com URL")
     one.add_argument("--features", choices=SOURCES, default="auto",
@@ -68,7 +76,6 @@ def parse_args() -> argparse.Namespace:
     one.add_argument("--max-retry-after", type=float, default=settings.DEFAULT_MAX_RETRY_AFTER_S, metavar="SECONDS",
                      help="wait out a rate limit's Retry-After up to this long (default: %(default)s)")
     one.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="log warnings and errors only")
-    return parser.parse_args()
 
 
 def format_counts(counts: list[tuple[str, int, float, float]]) -> str:
@@ -93,7 +100,12 @@ def score(args: argparse.Namespace, model_version: registry.ModelVersion) -> Non
         clear_scratch()
         try:
             features = model_version.metadata()["features"]
-            catalog = file_catalog(args.catalog, features) if args.catalog else WAREHOUSE_CATALOG
+            if args.catalog:
+                from score.catalog_file import file_catalog  # polars, which reads the file, only when there is one
+
+                catalog = file_catalog(args.catalog, features)
+            else:
+                catalog = WAREHOUSE_CATALOG
             with warehouse.updating("scoring run") as connection:
                 outcome = score_catalog(connection, model_version, datetime.now(UTC), catalog,
                                         full_refresh=args.full_refresh, history=args.history, engine=args.engine,
@@ -115,6 +127,9 @@ def main() -> None:
     cli.configure_logging(args.quiet)
     model_version = registry.get(args.model) if args.model else registry.current()
     if args.command == "track":
+        from ingest.spotify.retry import RetryPolicy
+        from score import track
+
         track_id = parse_track_id(args.reference)
         policy = RetryPolicy(max_retry_after_s=args.max_retry_after)
         print(track.score_track(track_id, args.features, policy, model_version))

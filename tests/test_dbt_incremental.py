@@ -65,7 +65,10 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
     run_ok("moodcast.build", "--full-refresh", home=home)
     states["full_refresh"] = state(home)
-    return {"states": states, "ids": ids}
+    logs = [run_ok("moodcast.build", home=home)]
+    run_ok("ingest", "files", str(drop), home=home)  # the same file again: nothing lands
+    logs.append(run_ok("moodcast.build", home=home))
+    return {"states": states, "ids": ids, "logs": [log.stdout + log.stderr for log in logs]}
 
 
 def test_a_first_build_takes_in_every_landed_file(night):
@@ -97,6 +100,12 @@ def test_a_replaced_file_takes_its_old_version_out_exactly(night):
     assert replaced["tempo"][ids[3]] == 120.0  # the drop's, untouched
     assert len(replaced["track_features"]) == 686 + 2
     assert len(replaced["int_track_observations"]) == 686 + 1 + 2
+
+
+def test_a_build_with_nothing_new_does_not_start_dbt(night):
+    for log in night["logs"]:
+        assert "nothing landed and the dbt project is unchanged since the last build: nothing to build" in log
+        assert "Running with dbt" not in log
 
 
 def test_a_full_refresh_gives_the_tables_the_incremental_builds_gave(night):
