@@ -31,7 +31,12 @@ from moodcast.publish import publish
 
 log = logging.getLogger("moodcast.build")
 
-BUILD_INPUTS = "build_inputs"  # one row: the inputs_fingerprint of the last whole build that succeeded
+# One row: the inputs_fingerprint of the last whole build that succeeded (`--full-refresh` or not), and of the one
+# before it when that one
+# was the warehouse's previous state (int_changed_tracks holds what changed between the two); none while a build
+# runs, or after any other dbt run.
+BUILD_INPUTS = "build_inputs"
+FULL_REFRESH = "--full-refresh"
 WRITE_PROBE_BYTES = 1 << 20  # less free space than this, and dbt cannot even write its logs
 
 
@@ -62,8 +67,9 @@ def recorded_fingerprint(connection: duckdb.DuckDBPyConnection, tables: set[str]
     return rows[0][0] if rows else None
 
 
-def record_fingerprint(connection: duckdb.DuckDBPyConnection, fingerprint: str) -> None:
-    connection.execute(f"create or replace table {BUILD_INPUTS} as select ? as fingerprint", [fingerprint])
+def record_fingerprint(connection: duckdb.DuckDBPyConnection, fingerprint: str, previous: str | None) -> None:
+    connection.execute(f"create or replace table {BUILD_INPUTS} as select ? as fingerprint, ? as previous",
+                       [fingerprint, previous])
 
 
 def table_names(connection: duckdb.DuckDBPyConnection) -> set[str]:
@@ -86,22 +92,29 @@ def run_dbt(arguments: list[str], publish_after: bool = False) -> int:
     if not sys.stdout.isatty():
         command.append("--no-use-colors")  # colour codes are noise in cron mail and CI logs
     environment = os.environ | {settings.HOME_VARIABLE: str(settings.home()),
+                                settings.MEMORY_LIMIT_VARIABLE: settings.duckdb_memory_limit(),
                                 "DBT_TARGET_PATH": str(settings.dbt_dir() / "target"),
                                 "DBT_LOG_PATH": str(settings.dbt_dir() / "logs")}
     with warehouse.exclusive("warehouse", "warehouse update"):
         # A whole build's inputs, as they are before dbt looks: a file landing during the build changes them.
-        fingerprint = inputs_fingerprint() if arguments == ["build"] else None
+        whole = arguments in (["build"], ["build", FULL_REFRESH])
+        fingerprint = inputs_fingerprint() if whole else None
         # dbt opens the file itself and fails at once if another process holds it: wait for that here.
         with warehouse.connect() as connection:
             tables = table_names(connection)
-            if fingerprint and fingerprint == recorded_fingerprint(connection, tables):
+            previous = recorded_fingerprint(connection, tables)
+            if fingerprint and FULL_REFRESH not in arguments and fingerprint == previous:
                 log.info("nothing landed and the dbt project is unchanged since the last build: nothing to build")
                 if publish_after:
                     publish(connection)
                 return 0
-            if arguments[0] == "build" and "--full-refresh" not in arguments and built_before_incremental(tables):
+            if arguments[0] == "build" and FULL_REFRESH not in arguments and built_before_incremental(tables):
                 log.info("the warehouse was built before builds were incremental: rebuilding it whole, this once")
-                arguments = [*arguments, "--full-refresh"]
+                arguments = [*arguments, FULL_REFRESH]
+            if FULL_REFRESH in arguments:
+                previous = None  # every table rebuilt: int_changed_tracks tells this build from no other
+            # Whatever dbt does from here, until it has succeeded, the warehouse is no recorded build's.
+            connection.execute(f"drop table if exists {BUILD_INPUTS}")
         command[1:1] = arguments
         started = time.time()
         exit_code = build_exit_code(run_child(command, env=environment, cwd=settings.DBT_PROJECT_DIR), started)
@@ -110,7 +123,7 @@ def run_dbt(arguments: list[str], publish_after: bool = False) -> int:
         if exit_code == 0 and (publish_after or fingerprint):
             with warehouse.connect() as connection:
                 if fingerprint:
-                    record_fingerprint(connection, fingerprint)
+                    record_fingerprint(connection, fingerprint, previous)
                 if publish_after:
                     publish(connection)
     return exit_code
