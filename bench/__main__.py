@@ -2,14 +2,14 @@
 
 In a MOODCAST_HOME of its own (never the user's warehouse): generate a catalog of --rows tracks
 (default 10 M) with realistic features — each a seed track's features plus noise, kept in the valid
-ranges, so their distributions and correlations are the seed's —, ingest it with the seed data,
-build, train a model quickly, then measure:
+ranges, so their distributions and correlations are the seed's —, ingest the seed data, build and train
+a model quickly, then run the nightly stages on the catalog (below) and measure:
 
   seconds, rows_per_s   `python -m score` on the whole catalog, as its last line reports them: planning,
                         computing and writing `predictions`, commit included; not the process start-up
                         and model loading (process_seconds) nor the Parquet export (export_seconds) nor
                         publishing moods.duckdb for readers (publish_seconds, published_mb: the whole
-                        warehouse copied into the snapshot; build_publish_seconds after the build)
+                        warehouse copied into the snapshot)
   floor_seconds         DuckDB writing a prediction-shaped table (track_id, the track's and artist's names,
                         a mood, four probabilities)
                         from the same track_features with the same settings and the same column
@@ -57,23 +57,15 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
-
+from bench.catalog import SEED_CSV, drop, generate_catalog
 from bench.pipeline_floor import pipeline_floor
 from bench.reference import measure_reference, step
 from moodcast import settings, tensorflow_env
-from moodcast.contract import FEATURE_RANGES, FEATURES
 
 BENCH_DIR = Path(__file__).resolve().parent
-SEED_CSV = settings.REPO_ROOT / "data" / "data_moods.csv"
 TRAINING = ["--epochs", "50", "--cv-folds", "2"]  # a real model of the default architecture, in seconds
 # The network the speed targets were first set for: 10 -> Dense(8) -> 4.
 ARTICLE_TRAINING = "--preset article --epochs 50 --cv-folds 2"
-NOISE = 0.1  # noise added to a seed track's features, as a share of each feature's spread in the seed
-GENERATED_BATCH_ROWS = 1_000_000
 TARGETS = {"rows_per_s": 2_000_000, "ratio": 2.0, "peak_rss_mb": 1500, "argmax_agreement": 1.0,
            "max_abs_prob_diff": 1e-5}
 PIPELINE_TARGETS = {"pipeline_ratio": 3.0, "delta_ratio": 0.10, "noop_share": 0.05, "stage_peak_rss_mb": 1500}
@@ -82,7 +74,6 @@ SUMMARY = re.compile(r"scored ([\d,]+) tracks, skipped ([\d,]+) unchanged.* in (
                      r"with model (\S+) \((.+)\)$")
 EXPORTED = re.compile(r"published \S+ in ([\d.]+) s")
 PUBLISHED = re.compile(r"published \S+/moods\.duckdb \(([\d.]+) MB\) in ([\d.]+) s")
-ALPHABET = np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
 
 
 def parse_args() -> argparse.Namespace:
@@ -96,33 +87,6 @@ def parse_args() -> argparse.Namespace:
                         help="arguments for `python -m train` (default: %(default)r)")
     parser.add_argument("--output", type=Path, help="where to write the figures (default: bench/results-<date>.json)")
     return parser.parse_args()
-
-
-def generate_catalog(path: Path, rows: int, seed: int, known_ids: pa.Array | None = None) -> None:
-    """Seed tracks' features plus noise, clipped to their valid ranges; random, unique-enough track ids, or
-    known_ids (tracks already in the catalog, whose features thereby change) for the first of them."""
-    rng = np.random.default_rng(seed)
-    seeds = pl.read_csv(SEED_CSV).select(FEATURES).to_numpy().astype(np.float64)
-    spread = seeds.std(axis=0)
-    low = np.array([r.low for r in FEATURE_RANGES.values()], dtype=np.float64)
-    high = np.array([r.high for r in FEATURE_RANGES.values()], dtype=np.float64)
-    low[FEATURES.index("length")] = 30_000  # half a minute: no real track is shorter than a blip
-    schema = pa.schema([pa.field("id", pa.string()),
-                        *(pa.field(f, pa.int64() if f == "length" else pa.float64()) for f in FEATURES)])
-    with pq.ParquetWriter(path, schema) as writer:
-        for start in range(0, rows, GENERATED_BATCH_ROWS):
-            n = min(GENERATED_BATCH_ROWS, rows - start)
-            values = seeds[rng.integers(0, len(seeds), n)] + rng.normal(0.0, NOISE, (n, len(FEATURES))) * spread
-            values = np.clip(values, low, high)
-            ids = ALPHABET[rng.integers(0, len(ALPHABET), (n, 22))]  # 22 base-62 characters, as Spotify's
-            offsets = np.arange(0, 22 * (n + 1), 22, dtype=np.int32)
-            columns = [pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(ids.tobytes()))]
-            if known_ids is not None and start < len(known_ids):
-                known = known_ids[start:start + n].cast(pa.string())
-                columns[0] = pa.concat_arrays([known, columns[0][len(known):]])
-            columns += [pa.array(np.round(values[:, i]).astype(np.int64) if f == "length" else values[:, i])
-                        for i, f in enumerate(FEATURES)]
-            writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=schema))
 
 
 def run(*args: str, home: Path) -> tuple[float, str, int]:
@@ -260,16 +224,6 @@ def nightly(home: Path, *files: Path) -> tuple[dict, str]:
             "export_seconds": float(exported.group(1)) if exported else 0.0, "stage_peak_rss_mb": peaks}, output
 
 
-def drop(home: Path, catalog: Path, rows: int, seed: int) -> Path:
-    """A nightly drop: DELTA_SHARE of the catalog, half tracks it has (new features), half new tracks."""
-    path = home / "bench-drop.parquet"
-    changed = rows // 2
-    ids = pq.read_table(catalog, columns=["id"]).column("id")
-    picked = np.random.default_rng(seed + 1).choice(len(ids), changed, replace=False)
-    generate_catalog(path, rows, seed + 2, known_ids=ids.take(pa.array(np.sort(picked))).combine_chunks())
-    return path
-
-
 def pipeline_targets_met(figures: dict) -> dict:
     return {
         "pipeline_ratio": figures["pipeline_ratio"] <= PIPELINE_TARGETS["pipeline_ratio"],
@@ -287,12 +241,12 @@ def bench(args: argparse.Namespace, home: Path) -> dict:
 
     step(f"generating {args.rows:,} tracks")
     started = time.monotonic()
-    generate_catalog(catalog, args.rows, args.seed)
+    in_process_of_its_own(generate_catalog, catalog, args.rows, args.seed)
     figures["generate_seconds"] = round(time.monotonic() - started, 1)
     step("measuring the pipeline's floor (DuckDB, default settings)")
     figures["pipeline_floor_seconds"] = round(in_process_of_its_own(pipeline_floor, catalog), 2)
     delta_rows = figures["delta_rows"] = max(2, round(args.rows * DELTA_SHARE))
-    dropped = drop(home, catalog, delta_rows, args.seed)
+    dropped = in_process_of_its_own(drop, home, catalog, delta_rows, args.seed)
     step("ingesting the seed (labels) and training, so that the nightly run has a model")
     run("ingest", "files", str(SEED_CSV), home=home)
     run("moodcast.build", home=home)
