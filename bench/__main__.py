@@ -58,7 +58,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.catalog import SEED_CSV, drop, generate_catalog
-from bench.pipeline_floor import pipeline_floor
+from bench.floors import floor_seconds, pipeline_floor
 from bench.reference import measure_reference, step
 from moodcast import settings, tensorflow_env
 
@@ -104,40 +104,6 @@ def run(*args: str, home: Path) -> tuple[float, str, int]:
     if process.returncode != 0:
         raise SystemExit(f"python -m {' '.join(args)} failed ({process.returncode}):\n{text}")
     return seconds, text, usage.ru_maxrss // 1024
-
-
-def floor_seconds(declared: bool = True) -> float:
-    """DuckDB writing a prediction-shaped table from track_features, with scoring's connection settings.
-
-    declared: the columns declared as `track_predictions` declares them (track ids uncompressed, float32
-    probabilities) and the mood as a one-byte ENUM, the like-for-like floor the ratio is taken against;
-    else as a plain `create table as` writes them (compressed ids, doubles), for comparison. The
-    floor writes a mood although scoring stores none (the predictions view derives it).
-    """
-    from moodcast import warehouse
-    from moodcast.contract import CLASSES
-    from moodcast.sql import sql_text
-    from score.store import PREDICTION_COLUMN_TYPES
-
-    column_types = PREDICTION_COLUMN_TYPES | {"mood": f"enum({', '.join(map(sql_text, CLASSES))}) not null"}
-
-    columns = {"track_id": "track_id", "track_name": "track_name", "artist_name": "artist_name", "mood": "'Calm'",
-               "p_calm": "danceability", "p_energetic": "energy", "p_happy": "valence", "p_sad": "acousticness"}
-    with warehouse.connect() as connection:
-        connection.execute("drop table if exists bench_floor")
-        connection.execute("checkpoint")
-        started = time.monotonic()
-        connection.begin()
-        if declared:
-            connection.execute("create table bench_floor ("
-                               + ", ".join(f"{c} {column_types[c]}" for c in columns) + ")")
-        connection.execute(f"{'insert into' if declared else 'create table'} bench_floor "
-                           f"{'' if declared else 'as '}select "
-                           + ", ".join(f"{value} as {c}" for c, value in columns.items()) + " from track_features")
-        connection.commit()
-        seconds = time.monotonic() - started
-        connection.execute("drop table bench_floor")
-    return seconds
 
 
 def scoring(home: Path, floor: float, *options: str) -> dict:
@@ -260,8 +226,8 @@ def bench(args: argparse.Namespace, home: Path) -> dict:
     figures["pipeline_seconds"] = pipeline.pop("seconds")
     figures |= pipeline
     figures["pipeline_ratio"] = round(figures["pipeline_seconds"] / figures["pipeline_floor_seconds"], 2)
-    floor = figures["floor_seconds"] = round(floor_seconds(), 2)
-    figures["floor_duckdb_defaults_seconds"] = round(floor_seconds(declared=False), 2)
+    floor = figures["floor_seconds"] = round(in_process_of_its_own(floor_seconds), 2)
+    figures["floor_duckdb_defaults_seconds"] = round(in_process_of_its_own(floor_seconds, False), 2)
     figures |= scoring_figures(output, floor, figures["score_process_seconds"],
                                figures["stage_peak_rss_mb"]["score_process"])
 
@@ -287,7 +253,7 @@ def bench(args: argparse.Namespace, home: Path) -> dict:
     run("train", *ARTICLE_TRAINING.split(), "--no-promote", "--quiet", home=home)
     article = registry_versions()[-1]
     drop_predictions()
-    floor = round(floor_seconds(), 2)
+    floor = round(in_process_of_its_own(floor_seconds), 2)
     figures["article_model"] = {"floor_seconds": floor} | scoring(home, floor, "--model", article) | reference(
         article, args.rows)
     figures["article_model"]["targets_met"] = targets_met(figures["article_model"])

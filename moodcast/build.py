@@ -31,10 +31,9 @@ from moodcast.publish import publish
 
 log = logging.getLogger("moodcast.build")
 
-# One row: the inputs_fingerprint of the last whole build that succeeded (`--full-refresh` or not), and of the one
-# before it when that one
-# was the warehouse's previous state (int_changed_tracks holds what changed between the two); none while a build
-# runs, or after any other dbt run.
+# One row: the inputs_fingerprint of the last whole build that succeeded (`--full-refresh` or not), and of the
+# build before it when that one was the warehouse's previous state (int_changed_tracks holds what changed between
+# the two); no row while a build runs, or after any other dbt run.
 BUILD_INPUTS = "build_inputs"
 FULL_REFRESH = "--full-refresh"
 WRITE_PROBE_BYTES = 1 << 20  # less free space than this, and dbt cannot even write its logs
