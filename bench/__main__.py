@@ -2,14 +2,14 @@
 
 In a MOODCAST_HOME of its own (never the user's warehouse): generate a catalog of --rows tracks
 (default 10 M) with realistic features — each a seed track's features plus noise, kept in the valid
-ranges, so their distributions and correlations are the seed's —, ingest it with the seed data,
-build, train a model quickly, then measure:
+ranges, so their distributions and correlations are the seed's —, ingest the seed data, build and train
+a model quickly, then run the nightly stages on the catalog (below) and measure:
 
   seconds, rows_per_s   `python -m score` on the whole catalog, as its last line reports them: planning,
                         computing and writing `predictions`, commit included; not the process start-up
                         and model loading (process_seconds) nor the Parquet export (export_seconds) nor
                         publishing moods.duckdb for readers (publish_seconds, published_mb: the whole
-                        warehouse copied into the snapshot; build_publish_seconds after the build)
+                        warehouse copied into the snapshot)
   floor_seconds         DuckDB writing a prediction-shaped table (track_id, the track's and artist's names,
                         a mood, four probabilities)
                         from the same track_features with the same settings and the same column
@@ -23,6 +23,20 @@ build, train a model quickly, then measure:
   keras_rows_per_s      Keras model.predict streaming the catalog's Arrow batches: the naive way
   argmax_agreement, max_abs_prob_diff
                         predictions against model.predict on a random sample of ≥ 100 k tracks
+
+The nightly run as cron runs it, each stage a process of its own (`ingest files`, `moodcast.build`,
+`score`, which exports), in the same run:
+
+  pipeline_seconds      ingest + build + score (export included) on the catalog; per stage ingest_seconds,
+                        build_seconds, score_process_seconds, export_seconds (score's own log line) and
+                        stage_peak_rss_mb
+  pipeline_floor_seconds
+                        DuckDB with default settings reading the catalog Parquet into a table, then writing a
+                        prediction-shaped table from it (a process of its own); pipeline_ratio = pipeline / floor
+  delta_rows, delta_seconds
+                        the same stages on top of the full run, for a drop of 1 % of the catalog (half new tracks,
+                        half known tracks with changed features); delta_ratio = delta / pipeline; per stage in delta
+  noop_seconds          the same stages again with nothing new (the drop ingested again); per stage in noop
 
 and write them to bench/results-<date>.json. Then the same again, from scratch, for the article's
 network (`article_model`), the smaller network the speed targets were first set for.
@@ -43,30 +57,24 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
-
+from bench.catalog import SEED_CSV, drop, generate_catalog
 from bench.drift import drift_cost
+from bench.floors import floor_seconds, pipeline_floor
 from bench.reference import measure_reference, step
 from moodcast import settings, tensorflow_env
-from moodcast.contract import FEATURE_RANGES, FEATURES
 
 BENCH_DIR = Path(__file__).resolve().parent
-SEED_CSV = settings.REPO_ROOT / "data" / "data_moods.csv"
 TRAINING = ["--epochs", "50", "--cv-folds", "2"]  # a real model of the default architecture, in seconds
 # The network the speed targets were first set for: 10 -> Dense(8) -> 4.
 ARTICLE_TRAINING = "--preset article --epochs 50 --cv-folds 2"
-NOISE = 0.1  # noise added to a seed track's features, as a share of each feature's spread in the seed
-GENERATED_BATCH_ROWS = 1_000_000
 TARGETS = {"rows_per_s": 2_000_000, "ratio": 2.0, "peak_rss_mb": 1500, "argmax_agreement": 1.0,
            "max_abs_prob_diff": 1e-5}
+PIPELINE_TARGETS = {"pipeline_ratio": 3.0, "delta_ratio": 0.10, "noop_share": 0.05, "stage_peak_rss_mb": 1500}
+DELTA_SHARE = 0.01  # a nightly drop: 1 % of the catalog, half new tracks and half changed ones
 SUMMARY = re.compile(r"scored ([\d,]+) tracks, skipped ([\d,]+) unchanged.* in ([\d.]+) s \(([\d,]+) rows/s\) "
                      r"with model (\S+) \((.+)\)$")
 EXPORTED = re.compile(r"published \S+ in ([\d.]+) s")
 PUBLISHED = re.compile(r"published \S+/moods\.duckdb \(([\d.]+) MB\) in ([\d.]+) s")
-ALPHABET = np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
 
 
 def parse_args() -> argparse.Namespace:
@@ -80,29 +88,6 @@ def parse_args() -> argparse.Namespace:
                         help="arguments for `python -m train` (default: %(default)r)")
     parser.add_argument("--output", type=Path, help="where to write the figures (default: bench/results-<date>.json)")
     return parser.parse_args()
-
-
-def generate_catalog(path: Path, rows: int, seed: int) -> None:
-    """Seed tracks' features plus noise, clipped to their valid ranges; random, unique-enough track ids."""
-    rng = np.random.default_rng(seed)
-    seeds = pl.read_csv(SEED_CSV).select(FEATURES).to_numpy().astype(np.float64)
-    spread = seeds.std(axis=0)
-    low = np.array([r.low for r in FEATURE_RANGES.values()], dtype=np.float64)
-    high = np.array([r.high for r in FEATURE_RANGES.values()], dtype=np.float64)
-    low[FEATURES.index("length")] = 30_000  # half a minute: no real track is shorter than a blip
-    schema = pa.schema([pa.field("id", pa.string()),
-                        *(pa.field(f, pa.int64() if f == "length" else pa.float64()) for f in FEATURES)])
-    with pq.ParquetWriter(path, schema) as writer:
-        for start in range(0, rows, GENERATED_BATCH_ROWS):
-            n = min(GENERATED_BATCH_ROWS, rows - start)
-            values = seeds[rng.integers(0, len(seeds), n)] + rng.normal(0.0, NOISE, (n, len(FEATURES))) * spread
-            values = np.clip(values, low, high)
-            ids = ALPHABET[rng.integers(0, len(ALPHABET), (n, 22))]  # 22 base-62 characters, as Spotify's
-            offsets = np.arange(0, 22 * (n + 1), 22, dtype=np.int32)
-            columns = [pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(ids.tobytes()))]
-            columns += [pa.array(np.round(values[:, i]).astype(np.int64) if f == "length" else values[:, i])
-                        for i, f in enumerate(FEATURES)]
-            writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=schema))
 
 
 def run(*args: str, home: Path) -> tuple[float, str, int]:
@@ -122,44 +107,15 @@ def run(*args: str, home: Path) -> tuple[float, str, int]:
     return seconds, text, usage.ru_maxrss // 1024
 
 
-def floor_seconds(declared: bool = True) -> float:
-    """DuckDB writing a prediction-shaped table from track_features, with scoring's connection settings.
-
-    declared: the columns declared as `track_predictions` declares them (track ids uncompressed, float32
-    probabilities) and the mood as a one-byte ENUM, the like-for-like floor the ratio is taken against;
-    else as a plain `create table as` writes them (compressed ids, doubles), for comparison. The
-    floor writes a mood although scoring stores none (the predictions view derives it).
-    """
-    from moodcast import warehouse
-    from moodcast.contract import CLASSES
-    from moodcast.sql import sql_text
-    from score.store import PREDICTION_COLUMN_TYPES
-
-    column_types = PREDICTION_COLUMN_TYPES | {"mood": f"enum({', '.join(map(sql_text, CLASSES))}) not null"}
-
-    columns = {"track_id": "track_id", "track_name": "track_name", "artist_name": "artist_name", "mood": "'Calm'",
-               "p_calm": "danceability", "p_energetic": "energy", "p_happy": "valence", "p_sad": "acousticness"}
-    with warehouse.connect() as connection:
-        connection.execute("drop table if exists bench_floor")
-        connection.execute("checkpoint")
-        started = time.monotonic()
-        connection.begin()
-        if declared:
-            connection.execute("create table bench_floor ("
-                               + ", ".join(f"{c} {column_types[c]}" for c in columns) + ")")
-        connection.execute(f"{'insert into' if declared else 'create table'} bench_floor "
-                           f"{'' if declared else 'as '}select "
-                           + ", ".join(f"{value} as {c}" for c, value in columns.items()) + " from track_features")
-        connection.commit()
-        seconds = time.monotonic() - started
-        connection.execute("drop table bench_floor")
-    return seconds
-
-
 def scoring(home: Path, floor: float, *options: str) -> dict:
     """`python -m score` in its own process, as its last line reports it, and the process's peak RSS."""
     process_seconds, output, peak_rss_mb = run("score", *options, home=home)
     print(output, flush=True)
+    return scoring_figures(output, floor, process_seconds, peak_rss_mb)
+
+
+def scoring_figures(output: str, floor: float, process_seconds: float, peak_rss_mb: int) -> dict:
+    """A scoring run's figures, from its output (its last line, its export's and publication's log lines)."""
     scored, _, seconds, _, version, engine = SUMMARY.search(output.strip().splitlines()[-1]).groups()
     scored, seconds = int(scored.replace(",", "")), float(seconds)
     return {
@@ -180,8 +136,7 @@ def scoring(home: Path, floor: float, *options: str) -> dict:
 def reference(version: str, rows: int) -> dict:
     """measure_reference in a new process, so this one never loads TensorFlow: Linux counts in a child's peak
     RSS what its parent held when it started it, and the scoring runs that follow are this process's children."""
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(measure_reference, version, rows).result()
+    return in_process_of_its_own(measure_reference, version, rows)
 
 
 def targets_met(figures: dict) -> dict:
@@ -217,6 +172,34 @@ def machine() -> dict:
     }
 
 
+def in_process_of_its_own(function, *args):
+    """function(*args) in a new process, so this one's memory stays out of the later stages' peak RSS."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(function, *args).result()
+
+
+def nightly(home: Path, *files: Path) -> tuple[dict, str]:
+    """The stages as cron runs them (ingest the files, build, score): seconds and peak RSS per stage, and the
+    scoring run's output."""
+    stages, peaks = {}, {}
+    for stage, command in (("ingest", ("ingest", "files", *map(str, files))), ("build", ("moodcast.build",)),
+                           ("score_process", ("score",))):
+        seconds, output, peaks[stage] = run(*command, home=home)
+        stages[f"{stage}_seconds"] = round(seconds, 2)
+    exported = EXPORTED.search(output)
+    return {"seconds": round(sum(stages.values()), 2), **stages,
+            "export_seconds": float(exported.group(1)) if exported else 0.0, "stage_peak_rss_mb": peaks}, output
+
+
+def pipeline_targets_met(figures: dict) -> dict:
+    return {
+        "pipeline_ratio": figures["pipeline_ratio"] <= PIPELINE_TARGETS["pipeline_ratio"],
+        "delta_ratio": figures["delta_ratio"] <= PIPELINE_TARGETS["delta_ratio"],
+        "noop_share": figures["noop_seconds"] <= PIPELINE_TARGETS["noop_share"] * figures["pipeline_seconds"],
+        "stage_peak_rss_mb": max(figures["stage_peak_rss_mb"].values()) <= PIPELINE_TARGETS["stage_peak_rss_mb"],
+    }
+
+
 def bench(args: argparse.Namespace, home: Path) -> dict:
     os.environ[settings.HOME_VARIABLE] = str(home)
     figures: dict = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "rows": args.rows}
@@ -225,28 +208,43 @@ def bench(args: argparse.Namespace, home: Path) -> dict:
 
     step(f"generating {args.rows:,} tracks")
     started = time.monotonic()
-    generate_catalog(catalog, args.rows, args.seed)
+    in_process_of_its_own(generate_catalog, catalog, args.rows, args.seed)
     figures["generate_seconds"] = round(time.monotonic() - started, 1)
-    step("ingesting")
-    figures["ingest_seconds"] = round(run("ingest", "files", str(SEED_CSV), str(catalog), home=home)[0], 1)
-    catalog.unlink()
-    step("building (dbt build)")
-    build_seconds, output, _ = run("moodcast.build", home=home)
-    figures["build_seconds"] = round(build_seconds, 1)
-    figures["build_publish_seconds"] = float(PUBLISHED.search(output).group(2))
+    step("measuring the pipeline's floor (DuckDB, default settings)")
+    figures["pipeline_floor_seconds"] = round(in_process_of_its_own(pipeline_floor, catalog), 2)
+    delta_rows = figures["delta_rows"] = max(2, round(args.rows * DELTA_SHARE))
+    dropped = in_process_of_its_own(drop, home, catalog, delta_rows, args.seed)
+    step("ingesting the seed (labels) and training, so that the nightly run has a model")
+    run("ingest", "files", str(SEED_CSV), home=home)
+    run("moodcast.build", home=home)
     step(f"training (python -m train {args.train_args})")
     figures["train_seconds"] = round(run("train", *args.train_args.split(), "--quiet", home=home)[0], 1)
 
-    step("measuring the floor")
-    floor = figures["floor_seconds"] = round(floor_seconds(), 2)
-    figures["floor_duckdb_defaults_seconds"] = round(floor_seconds(declared=False), 2)
-    step("scoring")
-    figures |= scoring(home, floor)
+    step("the nightly run on the catalog: ingest, build, score")
+    pipeline, output = nightly(home, catalog)
+    catalog.unlink()
+    print(output, flush=True)
+    figures["pipeline_seconds"] = pipeline.pop("seconds")
+    figures |= pipeline
+    figures["pipeline_ratio"] = round(figures["pipeline_seconds"] / figures["pipeline_floor_seconds"], 2)
+    floor = figures["floor_seconds"] = round(in_process_of_its_own(floor_seconds), 2)
+    figures["floor_duckdb_defaults_seconds"] = round(in_process_of_its_own(floor_seconds, False), 2)
+    figures |= scoring_figures(output, floor, figures["score_process_seconds"],
+                               figures["stage_peak_rss_mb"]["score_process"])
     figures |= drift_cost(figures["seconds"])  # bench/drift.py: drift_seconds, drift_share_of_scoring
-    step("scoring again, nothing new")
-    rerun_seconds, output, _ = run("score", home=home)
-    figures["rerun_seconds"] = round(rerun_seconds, 1)
+
+    step(f"the nightly run on a drop of {delta_rows:,} tracks (half new, half changed)")
+    figures["delta"], output = nightly(home, dropped)
+    print(output, flush=True)
+    figures["delta_seconds"] = figures["delta"]["seconds"]
+    figures["delta_ratio"] = round(figures["delta_seconds"] / figures["pipeline_seconds"], 3)
+    step("the nightly run again, nothing new")
+    figures["noop"], output = nightly(home, dropped)
+    figures["noop_seconds"] = figures["noop"]["seconds"]
+    figures["rerun_seconds"] = figures["noop"]["score_process_seconds"]
     figures["rerun_summary"] = output.strip().splitlines()[-1]
+    figures["pipeline_targets"] = PIPELINE_TARGETS
+    figures["pipeline_targets_met"] = pipeline_targets_met(figures)
     figures |= reference(figures["model_version"], args.rows)
     figures["targets"] = TARGETS
     figures["targets_met"] = targets_met(figures)
@@ -257,7 +255,7 @@ def bench(args: argparse.Namespace, home: Path) -> dict:
     run("train", *ARTICLE_TRAINING.split(), "--no-promote", "--quiet", home=home)
     article = registry_versions()[-1]
     drop_predictions()
-    floor = round(floor_seconds(), 2)
+    floor = round(in_process_of_its_own(floor_seconds), 2)
     figures["article_model"] = {"floor_seconds": floor} | scoring(home, floor, "--model", article) | reference(
         article, args.rows)
     figures["article_model"]["targets_met"] = targets_met(figures["article_model"])
@@ -266,6 +264,11 @@ def bench(args: argparse.Namespace, home: Path) -> dict:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["spark"]:  # `python -m bench spark`: Spark against the single process (bench/spark.py)
+        from bench.spark import main as bench_spark
+
+        bench_spark(sys.argv[2:])
+        return
     args = parse_args()
     tensorflow_env.configure()  # the same TensorFlow settings as train and score, before Keras is imported
     started = time.monotonic()

@@ -214,21 +214,42 @@ def checked_batches(
     original_columns = [c for c in schema.names() if c != "source_row"]
     if READERS[path.suffix.lower()] == "CSV":  # a blank line is no row
         table = table.filter(~pl.all_horizontal(pl.col(original_columns).is_null()))
-    valid, parsed = quick_check(schema, columns, mapping)
-    checked = table.with_columns(valid.alias("__valid"), *(value.alias(f"__{name}") for name, value in parsed.items()))
+    checked = with_checks(table, columns, mapping)
     try:
         for batch in checked.collect_batches(chunk_size=BATCH_ROWS, engine="streaming"):
-            good = batch.filter(pl.col("__valid")).select(
-                "source_row", *(pl.col(f"__{name}").alias(name) for name in parsed)
-            )
-            bad = batch.filter(~pl.col("__valid")).select(
-                "source_row", *(pl.col(c).cast(pl.String) for c in original_columns)
-            )
-            yield good, check_rows(bad, columns, mapping)
+            yield accepted_rows(batch), rejected_rows(batch, original_columns, columns, mapping)
     except pl.exceptions.PolarsError as error:
         if READERS[path.suffix.lower()] == "CSV":
             raise diagnose(path, error) from error
         raise BadInputError(f"{path}: could not be read as a Parquet table: {error}") from error
+
+
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
+
+
+def with_checks(table: Frame, columns: dict[str, str], mapping: ColumnMapping) -> Frame:
+    """The table with quick_check's verdict (`__valid`) and each row's landed values (`__<name>`) added: what
+    accepted_rows and rejected_rows split. Also how `python -m score spark` checks each Arrow batch on Spark."""
+    valid, parsed = quick_check(table.collect_schema(), columns, mapping)
+    return table.with_columns(valid.alias("__valid"), *(value.alias(f"__{name}") for name, value in parsed.items()))
+
+
+def accepted_rows(checked: pl.DataFrame) -> pl.DataFrame:
+    """The usable rows of a with_checks batch, parsed as check_rows parses them (with `source_row` if it has one)."""
+    parsed = [column for column in checked.columns if column.startswith("__") and column != "__valid"]
+    return checked.filter(pl.col("__valid")).select(
+        pl.col("^source_row$"), *(pl.col(column).alias(column.removeprefix("__")) for column in parsed)
+    )
+
+
+def rejected_rows(checked: pl.DataFrame, original_columns: list[str], columns: dict[str, str],
+                  mapping: ColumnMapping) -> pl.DataFrame:
+    """The unusable rows of a with_checks batch (which has a `source_row`), with check_rows' reason and raw
+    record."""
+    bad = checked.filter(~pl.col("__valid")).select(
+        "source_row", *(pl.col(c).cast(pl.String) for c in original_columns)
+    )
+    return check_rows(bad, columns, mapping)
 
 
 def ragged_checked_batches(

@@ -6,14 +6,21 @@ Like every stage that changes the warehouse, it waits for the one running (up to
 MOODCAST_LOCK_TIMEOUT seconds, then exit 75) and publishes moods.duckdb when dbt succeeds.
 dbt writes its target/ and logs/ under $MOODCAST_HOME/dbt.
 Extra arguments go to dbt, e.g. `python -m moodcast.build --select track_features`.
+Builds are incremental (dbt_project/models/intermediate/_intermediate.yml): a build takes in the landed
+files that are new or changed since the last one; `--full-refresh` rebuilds everything from the landing zone.
+A build with nothing landed and the dbt project unchanged since the last one does not start dbt at all.
 A failing data test exits with EXIT_DATA_TEST_FAILED, naming the test and the rows it found.
 """
 
+import hashlib
+import logging
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import duckdb
 
 from moodcast import cli, settings, warehouse
 from moodcast.child_process import run_child
@@ -22,6 +29,13 @@ from moodcast.errors import EXIT_INTERNAL
 from moodcast.landing import ensure_landing_zone
 from moodcast.publish import publish
 
+log = logging.getLogger("moodcast.build")
+
+# One row: the inputs_fingerprint of the last whole build that succeeded (`--full-refresh` or not), and of the
+# build before it when that one was the warehouse's previous state (int_changed_tracks holds what changed between
+# the two); no row while a build runs, or after any other dbt run.
+BUILD_INPUTS = "build_inputs"
+FULL_REFRESH = "--full-refresh"
 WRITE_PROBE_BYTES = 1 << 20  # less free space than this, and dbt cannot even write its logs
 
 
@@ -31,27 +45,86 @@ def dbt_build(extra_args: list[str]) -> int:
     return run_dbt(["build", *extra_args], publish_after=True)
 
 
+def inputs_fingerprint() -> str:
+    """What a whole `dbt build` depends on: every landed file (path, size, modification time; ingest replaces
+    a file by renaming a new one into place) and the dbt project's models, macros and settings. The same
+    fingerprint, the same build."""
+    digest = hashlib.sha256()
+    for path in sorted(settings.landing_dir().glob("*/*.parquet")):
+        status = path.stat()
+        digest.update(f"{path}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
+    for path in sorted(settings.DBT_PROJECT_DIR.rglob("*.[sy][qm][l]")):  # .sql and .yml
+        digest.update(f"{path}\0".encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def recorded_fingerprint(connection: duckdb.DuckDBPyConnection, tables: set[str]) -> str | None:
+    """The inputs_fingerprint of the last whole build that succeeded, if the warehouse records one."""
+    if BUILD_INPUTS not in tables:
+        return None
+    rows = connection.execute(f"select fingerprint from {BUILD_INPUTS}").fetchall()
+    return rows[0][0] if rows else None
+
+
+def record_fingerprint(connection: duckdb.DuckDBPyConnection, fingerprint: str, previous: str | None) -> None:
+    connection.execute(f"create or replace table {BUILD_INPUTS} as select ? as fingerprint, ? as previous",
+                       [fingerprint, previous])
+
+
+def table_names(connection: duckdb.DuckDBPyConnection) -> set[str]:
+    return {row[0] for row in connection.execute(
+        "select table_name from duckdb_tables() where database_name = current_database()").fetchall()}
+
+
+def built_before_incremental(tables: set[str]) -> bool:
+    """Whether the warehouse has marts but no record of the landed files they took in (int_landed_files): an
+    earlier moodcast's, which an incremental build cannot update."""
+    return "track_features" in tables and "int_landed_files" not in tables
+
+
 def run_dbt(arguments: list[str], publish_after: bool = False) -> int:
     """Run dbt as the only stage changing the warehouse, and publish moods.duckdb after it if it succeeds; return
     moodcast's exit code for it."""
     dbt = Path(sys.executable).with_name("dbt")
-    command = [str(dbt), *arguments, "--project-dir", str(settings.DBT_PROJECT_DIR),
+    command = [str(dbt), "--project-dir", str(settings.DBT_PROJECT_DIR),
                "--profiles-dir", str(settings.DBT_PROJECT_DIR)]
     if not sys.stdout.isatty():
         command.append("--no-use-colors")  # colour codes are noise in cron mail and CI logs
     environment = os.environ | {settings.HOME_VARIABLE: str(settings.home()),
+                                settings.MEMORY_LIMIT_VARIABLE: settings.duckdb_memory_limit(),
                                 "DBT_TARGET_PATH": str(settings.dbt_dir() / "target"),
                                 "DBT_LOG_PATH": str(settings.dbt_dir() / "logs")}
     with warehouse.exclusive("warehouse", "warehouse update"):
+        # A whole build's inputs, as they are before dbt looks: a file landing during the build changes them.
+        whole = arguments in (["build"], ["build", FULL_REFRESH])
+        fingerprint = inputs_fingerprint() if whole else None
         # dbt opens the file itself and fails at once if another process holds it: wait for that here.
-        warehouse.connect().close()
+        with warehouse.connect() as connection:
+            tables = table_names(connection)
+            previous = recorded_fingerprint(connection, tables)
+            if fingerprint and FULL_REFRESH not in arguments and fingerprint == previous:
+                log.info("nothing landed and the dbt project is unchanged since the last build: nothing to build")
+                if publish_after:
+                    publish(connection)
+                return 0
+            if arguments[0] == "build" and FULL_REFRESH not in arguments and built_before_incremental(tables):
+                log.info("the warehouse was built before builds were incremental: rebuilding it whole, this once")
+                arguments = [*arguments, FULL_REFRESH]
+            if FULL_REFRESH in arguments:
+                previous = None  # every table rebuilt: int_changed_tracks tells this build from no other
+            # Whatever dbt does from here, until it has succeeded, the warehouse is no recorded build's.
+            connection.execute(f"drop table if exists {BUILD_INPUTS}")
+        command[1:1] = arguments
         started = time.time()
         exit_code = build_exit_code(run_child(command, env=environment, cwd=settings.DBT_PROJECT_DIR), started)
         if exit_code == EXIT_INTERNAL:
             require_writable(settings.home())  # a disk that filled up during the build is no bug: one line says so
-        if exit_code == 0 and publish_after:
+        if exit_code == 0 and (publish_after or fingerprint):
             with warehouse.connect() as connection:
-                publish(connection)
+                if fingerprint:
+                    record_fingerprint(connection, fingerprint, previous)
+                if publish_after:
+                    publish(connection)
     return exit_code
 
 

@@ -18,25 +18,24 @@ significantly; `--report` then writes the run's HTML report (`python -m score re
 
 `python -m score --catalog PATH` scores a CSV or Parquet file of tracks (the columns `python -m ingest
 files` takes) instead of track_features. `python -m score track ID_OR_URI_OR_URL` predicts the mood
-of one track, writing nothing (`--explain`: why this mood).
+of one track, writing nothing (`--explain`: why this mood). `python -m score spark` scores Parquet catalogs on
+Spark (docs/spark.md).
 """
 
 import argparse
 import logging
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ingest.spotify.command import add_fetch_options
-from ingest.spotify.retry import RetryPolicy
 from moodcast import cli, warehouse
 from moodcast.exports import export_evaluation
 from moodcast.model import registry
 from moodcast.progress import progress_display
 from moodcast.track_ids import parse_track_id
-from score import report, track
+from score import report
 from score.catalog import Outcome, score_catalog
-from score.catalog_file import file_catalog
 from score.drift import record_drift
 from score.engines import ENGINES, clear_scratch
 from score.export import export_predictions
@@ -66,20 +65,48 @@ def parse_args() -> argparse.Namespace:
                         help="after a successful run, write its HTML report under $MOODCAST_HOME/reports/")
     parser.add_argument("--quiet", action="store_true", help="log warnings and errors only")
     commands = parser.add_subparsers(dest="command", title="instead of the whole catalog")
-    one = commands.add_parser("track", help="predict the mood of one track", description=track.__doc__,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    named = set(sys.argv[1:])
+    for name, (summary_line, add_arguments) in COMMANDS.items():
+        command = commands.add_parser(name, help=summary_line, formatter_class=argparse.RawDescriptionHelpFormatter)
+        if name in named:
+            add_arguments(command)
+        command.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
+                             help="log warnings and errors only")
+    return parser.parse_args()
+
+
+def add_track_arguments(one: argparse.ArgumentParser) -> None:
+    from ingest.spotify.command import add_fetch_options
+    from score import track
+
+    one.description = track.__doc__
     one.add_argument("reference", metavar="ID_OR_URI_OR_URL",
                      help="a Spotify track ID, spotify:track: URI or open.spotify.com URL")
     add_fetch_options(one)  # used when the warehouse lacks the track
     one.add_argument("--explain", action="store_true",
                      help="also say why: each feature's contribution to the mood's probability (exact Shapley "
                           "values against the training mean), largest first")
-    one.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="log warnings and errors only")
-    page = commands.add_parser("report", help="write a scoring run's HTML report", description=report.__doc__,
-                               formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def add_report_arguments(page: argparse.ArgumentParser) -> None:
+    page.description = report.__doc__
     page.add_argument("--run", type=int, metavar="ID", help="the run (scoring_runs.run_id; default: the latest)")
-    page.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="log warnings and errors only")
-    return parser.parse_args()
+
+
+def add_spark_arguments(on_spark: argparse.ArgumentParser) -> None:
+    from score import spark
+
+    on_spark.description = spark.__doc__
+    spark.add_arguments(on_spark)
+
+
+# The commands besides scoring the catalog. Each adds its options, and imports its modules (Spotify's client,
+# polars, pyspark), only when named: a second or two of imports that a nightly run does without.
+COMMANDS = {
+    "track": ("predict the mood of one track", add_track_arguments),
+    "report": ("write a scoring run's HTML report", add_report_arguments),
+    "spark": ("score Parquet catalogs on Spark, into Parquet files", add_spark_arguments),
+}
 
 
 def format_counts(counts: list[tuple[str, int, float, float]]) -> str:
@@ -103,7 +130,12 @@ def score(args: argparse.Namespace, model_version: registry.ModelVersion) -> Non
         clear_scratch()
         try:
             features = model_version.metadata()["features"]
-            catalog = file_catalog(args.catalog, features) if args.catalog else WAREHOUSE_CATALOG
+            if args.catalog:
+                from score.catalog_file import file_catalog  # polars, which reads the file, only when there is one
+
+                catalog = file_catalog(args.catalog, features)
+            else:
+                catalog = WAREHOUSE_CATALOG
             with warehouse.updating("scoring run") as connection:
                 outcome = score_catalog(connection, model_version, datetime.now(UTC), catalog,
                                         full_refresh=args.full_refresh, history=args.history, engine=args.engine,
@@ -135,8 +167,16 @@ def main() -> None:
     if args.command == "report":  # reads the warehouse only: no model to load
         print(report.write_report(args.run))
         return
+    if args.command == "spark":
+        from score import spark
+
+        print(spark.summary(spark.score_on_spark(spark.run_from_arguments(args))))
+        return
     model_version = registry.get(args.model) if args.model else registry.current()
     if args.command == "track":
+        from ingest.spotify.retry import RetryPolicy
+        from score import track
+
         track_id = parse_track_id(args.reference)
         policy = RetryPolicy(max_retry_after_s=args.max_retry_after)
         print(track.score_track(track_id, args.features, policy, model_version, args.explain))

@@ -14,6 +14,7 @@ import duckdb
 
 from moodcast.model.registry import ModelVersion
 from moodcast.progress import NO_PROGRESS, Progress
+from score.changes import CHANGED, NOTHING, changed_tracks, forget_scored_build, record_scored_build
 from score.engines import engine_for
 from score.plan import WAREHOUSE_CATALOG, Catalog, check_catalog, model_features, plan
 from score.store import store
@@ -52,13 +53,24 @@ def score_catalog(
     scorer = engine_for(model_version, engine)
     started = time.monotonic()
     connection.execute("set preserve_insertion_order = false")  # predictions have no order: DuckDB writes faster
-    todo = plan(connection, catalog, features, model_version.version, full_refresh)
+    warehouse_catalog = catalog is WAREHOUSE_CATALOG
+    changed = changed_tracks(connection, model_version.version) if warehouse_catalog and not full_refresh else None
+    if changed == NOTHING:
+        log.info("no build since the last run: track_features is as model %s scored it", model_version.version)
+    elif changed == CHANGED:
+        log.info("planning from the tracks the last build changed (int_changed_tracks), not the whole catalog")
+    todo = plan(connection, catalog, features, model_version.version, full_refresh, changed)
     if todo.scoring == 0 and todo.removed == 0:
         log.info("nothing to score: all %d tracks of %s already have predictions from model %s and their current "
                  "features", todo.in_catalog, catalog.name, model_version.version)
-        return Outcome(0, todo.skipped, 0, scorer.name, time.monotonic() - started)
-    log.info("scoring %d of %d tracks of %s (%d unchanged, skipped; %d gone from it, removed) with model %s, "
-             "%s", todo.scoring, todo.in_catalog, catalog.name, todo.skipped, todo.removed, model_version.version,
-             scorer.name)
-    store(connection, todo, scorer, model_version.version, scored_at, catalog.name, history, progress)
+    else:
+        log.info("scoring %d of %d tracks of %s (%d unchanged, skipped; %d gone from it, removed) with model %s, "
+                 "%s", todo.scoring, todo.in_catalog, catalog.name, todo.skipped, todo.removed,
+                 model_version.version, scorer.name)
+        store(connection, todo, scorer, model_version.version, scored_at, catalog.name, history, progress)
+    # After the commit: a run killed before this records nothing, and the next one plans more than it needs.
+    if warehouse_catalog:
+        record_scored_build(connection, model_version.version)
+    elif todo.scoring or todo.removed:
+        forget_scored_build(connection)
     return Outcome(todo.scoring, todo.skipped, todo.removed, scorer.name, time.monotonic() - started)

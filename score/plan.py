@@ -1,6 +1,7 @@
 """What a run scores: the tracks of a catalog that are new, whose features changed (a hash of the features
 is kept with each prediction) or that another model version predicted (`full_refresh`: all of them), and
-the predictions of tracks that left the catalog, which go.
+the predictions of tracks that left the catalog, which go. Only the tracks the last build changed are
+looked at when score.changes knows them.
 """
 
 import logging
@@ -95,14 +96,15 @@ def count(connection: duckdb.DuckDBPyConnection, sql: str) -> int:
     return connection.execute(f"select count(*) from {sql}").fetchall()[0][0]
 
 
-def warn_out_of_range(connection: duckdb.DuckDBPyConnection, catalog: Catalog, in_range: str) -> None:
+def warn_out_of_range(connection: duckdb.DuckDBPyConnection, catalog: Catalog, in_range: str,
+                      considered: str = "") -> None:
     """Tracks whose features are outside their documented ranges are not scored: say which.
 
     Ingest rejects such rows and dbt tests for them, but a warehouse built by an earlier moodcast may hold
     some; one of them must not stop the run (a tempo of 1e39 does not even fit the model's float32 input)."""
     if not in_range:
         return
-    outside = f"{catalog.relation} where not coalesce({in_range}, false)"
+    outside = f"{catalog.relation} where not coalesce({in_range}, false){considered}"
     tracks = count(connection, outside)
     if tracks:
         examples = [row[0] for row in
@@ -113,35 +115,37 @@ def warn_out_of_range(connection: duckdb.DuckDBPyConnection, catalog: Catalog, i
 
 
 def plan(connection: duckdb.DuckDBPyConnection, catalog: Catalog, features: list[str], model_version: str,
-         full_refresh: bool) -> Plan:
-    """What this run scores and removes; see the module's docstring."""
+         full_refresh: bool, changed: str | None = None) -> Plan:
+    """What this run scores and removes; see the module's docstring. changed: a query of the only track ids that
+    can need it (score.changes), so that only those are hashed and looked up; None: any track of the catalog."""
     version, name = sql_text(model_version), sql_text(catalog.name)
     feature_list = ", ".join(features)
     # Queries, not temporary views: an engine may read them on a connection of its own.
     in_range = " and ".join(f"{feature} between {FEATURE_RANGES[feature].low} and {FEATURE_RANGES[feature].high}"
                             for feature in features if feature in FEATURE_RANGES)
+    considered = f" and track_id in ({changed})" if changed else ""
     catalog_rows = (f"select track_id, {catalog.names}, {feature_list}, hash({feature_list}) as features_hash "
-                    f"from {catalog.relation} where {in_range or 'true'}")
-    warn_out_of_range(connection, catalog, in_range)
+                    f"from {catalog.relation} where {in_range or 'true'}{considered}")
+    warn_out_of_range(connection, catalog, in_range, considered)
     predicted = has_predictions(connection)
-    in_catalog = count(connection, f"({catalog_rows})")
+    in_catalog = count(connection, f"{catalog.relation} where {in_range or 'true'}")
     rows, removed, others = catalog_rows, 0, 0
     planned = f"({catalog_rows})"
     of_this_catalog = f"run_id in (select run_id from scoring_runs where catalog = {name})"
-    gone = f"{of_this_catalog} and track_id not in (select track_id from ({catalog_rows}))"
+    gone = f"{of_this_catalog}{considered} and track_id not in (select track_id from ({catalog_rows}))"
     if predicted:
         # Joined on 64-bit hashes of the track ids, so DuckDB's hash tables hold numbers, not strings, and stay
         # in memory. Skipping a track wrongly would take its id's hash and its features' hash both colliding.
         if not full_refresh:
             rows = (f"select c.* from ({catalog_rows}) c anti join (select hash(track_id) as track_key, "
                     "features_hash from track_predictions where run_id in "
-                    f"(select run_id from scoring_runs where model_version = {version})) p "
+                    f"(select run_id from scoring_runs where model_version = {version}){considered}) p "
                     "on p.track_key = hash(c.track_id) and p.features_hash = c.features_hash")
             # Counted and deleted from here; an engine reading on a connection of its own runs `rows` itself.
             connection.execute(f"create or replace temp table to_score as {rows}")
             planned = "to_score"
         removed = count(connection, f"(select hash(track_id) as track_key from track_predictions "
-                                    f"where {of_this_catalog}) p anti join ({catalog_rows}) c "
+                                    f"where {of_this_catalog}{considered}) p anti join ({catalog_rows}) c "
                                     "on p.track_key = hash(c.track_id)")
         others = count(connection, f"track_predictions where not {of_this_catalog}")
     return Plan(rows, planned, gone, in_catalog, count(connection, planned), removed, others, predicted)

@@ -16,6 +16,7 @@ COMMANDS = [
     ("score",),
     ("score", "track"),
     ("score", "report"),
+    ("score", "spark"),
 ]
 README = (settings.REPO_ROOT / "README.md").read_text()
 
@@ -33,6 +34,7 @@ def test_every_command_is_in_the_readme(command):
     assert f"python -m {' '.join(command)}" in README
 
 
-@pytest.mark.parametrize("target", ["run", "test", "ingest", "build", "train", "score", "docs", "bench"])
+@pytest.mark.parametrize("target", ["run", "test", "ingest", "build", "train", "score", "docs", "bench",
+                                    "test-spark", "bench-spark"])
 def test_every_make_target_is_in_the_readme(target):
     assert f"make {target}" in README

@@ -94,7 +94,7 @@ def test_a_failing_data_test_names_the_rows_and_leaves_every_mart_at_its_last_go
 
     message = capsys.readouterr().err
     track = forged.filter(pl.col("source_row") == 2)["track_id"][0]
-    assert "data test features_in_range_int_track_observations_ failed: 1 row(s)" in message
+    assert "data test features_in_range_int_landed_observations_ failed: 1 row(s)" in message
     assert f"{catalog} row 2, track {track}: length 0 is outside 1..21600000" in message
     assert count("track_features") == count("training_examples") == SEED_TRACKS  # the catalog's tracks are not in
 

@@ -1,5 +1,6 @@
 """Incremental scoring: only new tracks, changed features and other model versions are scored again."""
 
+import logging
 import shutil
 from datetime import UTC, datetime, timedelta
 
@@ -7,7 +8,9 @@ import duckdb
 import polars as pl
 import pytest
 
+from ingest.files import ingest_file
 from moodcast import settings, warehouse
+from moodcast.build import BUILD_INPUTS, dbt_build
 from moodcast.contract import FEATURES, PROBABILITY_COLUMNS
 from moodcast.model import registry
 from score.catalog import Outcome, score_catalog
@@ -30,9 +33,12 @@ def query(sql: str, *parameters) -> list[tuple]:
 
 
 def change(*statements: str) -> None:
+    """Change track_features by hand, not by a build: like any dbt run but a whole build, that leaves no record of
+    the build the warehouse is (moodcast.build), so the next run looks at the whole catalog (score.changes)."""
     with duckdb.connect(str(settings.work_database_path())) as connection:
         for sql in statements:
             connection.execute(sql)
+        connection.execute(f"drop table if exists {BUILD_INPUTS}")
 
 
 def runs_per_track() -> dict[int, int]:
@@ -184,3 +190,25 @@ def test_every_engine_writes_the_same_predictions(trained, engine, other):
     assert [row[0] for row in rows] == [row[0] for row in others]
     assert max(abs(a - b) for row, other in zip(rows, others, strict=True)
                for a, b in zip(row[1:], other[1:], strict=True)) < 1e-5
+
+
+def test_after_a_build_only_the_tracks_it_changed_are_looked_at(trained, tmp_path, caplog):
+    score(0)
+    drop = tmp_path / "drop.csv"
+    rows = pl.read_csv(SEED_CSV).head(3)  # two known tracks with a new tempo, and a new track
+    rows.with_columns(pl.col("tempo") + 1, pl.Series("id", [*rows["id"][:2], rows["id"][2][::-1]])).write_csv(drop)
+    ingest_file(drop, datetime.now(UTC))  # after the seed: its sightings are the latest
+    assert dbt_build([]) == 0
+    caplog.set_level(logging.INFO, logger="score")
+
+    after_build = score(1)
+    planned_after_build = caplog.text
+    caplog.clear()
+    nothing_since = score(2)
+
+    assert "planning from the tracks the last build changed" in planned_after_build
+    assert (after_build.scored, after_build.skipped, after_build.removed) == (3, 684, 0)
+    assert "no build since the last run" in caplog.text
+    assert (nothing_since.scored, nothing_since.skipped) == (0, 687)
+    assert query("select count(*) from predictions p join track_features f using (track_id) "
+                 f"where p.features_hash = hash({', '.join(FEATURES)})") == [(687,)]

@@ -21,7 +21,8 @@ renamed as (
         mood::varchar as mood,
         source_file::varchar as source_file,
         source_row::bigint as source_row,
-        ingested_at::timestamptz as ingested_at
+        ingested_at::timestamptz as ingested_at,
+        filename::varchar as landed_file
     from source
 )
 

@@ -29,7 +29,8 @@ renamed as (
         collection_name::varchar as collection_name,
         collection_position::bigint as collection_position,
         requested_as::varchar as requested_as,
-        ingested_at::timestamptz as ingested_at
+        ingested_at::timestamptz as ingested_at,
+        filename::varchar as landed_file
     from source
 )
 

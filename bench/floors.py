@@ -1,0 +1,57 @@
+"""What no run can beat, each measured in a process of its own (bench.__main__.in_process_of_its_own), so that
+DuckDB's memory stays out of the peak RSS of the stages the bench starts after it: scoring's floor (DuckDB
+writing a prediction-shaped table from track_features, as scoring does) and the whole nightly run's."""
+
+import time
+from pathlib import Path
+
+import duckdb
+
+
+def pipeline_floor(catalog: Path) -> float:
+    """DuckDB with default settings (a file of its own, no configuration) reading the catalog Parquet into a
+    table, then writing a prediction-shaped table from it: what the whole nightly run cannot beat."""
+    database = catalog.with_name("bench-floor.duckdb")
+    started = time.monotonic()
+    with duckdb.connect(str(database)) as connection:
+        connection.execute("set enable_progress_bar = false")  # its bar on the bench's output, not a setting of speed
+        connection.execute(f"create table catalog as select * from read_parquet('{catalog}')")
+        connection.execute("create table predictions as select id as track_id, 'Calm' as mood, danceability as "
+                           "p_calm, energy as p_energetic, valence as p_happy, acousticness as p_sad from catalog")
+    seconds = time.monotonic() - started
+    database.unlink()
+    return seconds
+
+
+def floor_seconds(declared: bool = True) -> float:
+    """DuckDB writing a prediction-shaped table from track_features, with scoring's connection settings.
+
+    declared: the columns declared as `track_predictions` declares them (track ids uncompressed, float32
+    probabilities) and the mood as a one-byte ENUM, the like-for-like floor the ratio is taken against;
+    else as a plain `create table as` writes them (compressed ids, doubles), for comparison. The
+    floor writes a mood although scoring stores none (the predictions view derives it).
+    """
+    from moodcast import warehouse
+    from moodcast.contract import CLASSES
+    from moodcast.sql import sql_text
+    from score.store import PREDICTION_COLUMN_TYPES
+
+    column_types = PREDICTION_COLUMN_TYPES | {"mood": f"enum({', '.join(map(sql_text, CLASSES))}) not null"}
+
+    columns = {"track_id": "track_id", "track_name": "track_name", "artist_name": "artist_name", "mood": "'Calm'",
+               "p_calm": "danceability", "p_energetic": "energy", "p_happy": "valence", "p_sad": "acousticness"}
+    with warehouse.connect() as connection:
+        connection.execute("drop table if exists bench_floor")
+        connection.execute("checkpoint")
+        started = time.monotonic()
+        connection.begin()
+        if declared:
+            connection.execute("create table bench_floor ("
+                               + ", ".join(f"{c} {column_types[c]}" for c in columns) + ")")
+        connection.execute(f"{'insert into' if declared else 'create table'} bench_floor "
+                           f"{'' if declared else 'as '}select "
+                           + ", ".join(f"{value} as {c}" for c, value in columns.items()) + " from track_features")
+        connection.commit()
+        seconds = time.monotonic() - started
+        connection.execute("drop table bench_floor")
+    return seconds

@@ -1,0 +1,115 @@
+"""Incremental builds: a build takes in only what landed since the last one, and gives the tables
+`dbt build --full-refresh` gives.
+
+One warehouse goes through a night's events, each followed by `make build` (real processes, real dbt):
+the seed and a catalog land; a drop with a changed track and a new one lands; the catalog's file is
+replaced by a version without one of its tracks and with another changed; then a full refresh.
+"""
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from tests.conftest import SEED_CSV, run_ok
+
+MARTS = ("track_features", "training_examples", "label_conflicts", "int_track_observations")
+SEED = pl.read_csv(SEED_CSV)
+
+
+def tracks(rows: pl.DataFrame, path: Path, tempo: float) -> Path:
+    """An unlabelled catalog file of these seed rows, with other track ids (reversed) and this tempo."""
+    rows.drop("mood").with_columns(pl.col("id").str.reverse(), pl.lit(tempo).alias("tempo")).write_csv(path)
+    return path
+
+
+def state(home: Path) -> dict:
+    """Each mart's rows, sorted, and what the last build took in and recomputed."""
+    with duckdb.connect(str(home / "moods.duckdb"), read_only=True) as connection:
+        def rows(sql: str) -> list[tuple]:
+            return sorted(connection.execute(sql).fetchall(), key=repr)
+
+        return {
+            **{table: rows(f"select * from {table}") for table in MARTS},
+            "tempo": dict(rows("select track_id, tempo from track_features")),
+            "changed_tracks": {row[0] for row in rows("select track_id from int_changed_tracks")},
+            "changes": {(Path(file).name.rsplit("-", 1)[0], change)
+                        for file, change in rows("select landed_file, change from int_landed_changes")},
+        }
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The warehouse's state after each event; the track ids the events are about."""
+    folder = tmp_path_factory.mktemp("incremental")
+    home = folder / "home"
+    catalog, drop = folder / "catalog.csv", folder / "drop.csv"
+    ids = SEED["id"].str.reverse()
+    states = {}
+
+    run_ok("ingest", "files", str(SEED_CSV), str(tracks(SEED.head(3), catalog, 100.0)), home=home)
+    run_ok("moodcast.build", home=home)
+    states["first"] = state(home)
+
+    # A drop: the catalog's first track with new features, and a track not seen before.
+    run_ok("ingest", "files", str(tracks(SEED.slice(2, 2), drop, 120.0)), home=home)
+    run_ok("moodcast.build", home=home)
+    states["drop"] = state(home)
+
+    # The catalog's file, replaced: without its first two tracks (sighted nowhere else), with its third (also in
+    # the drop) at a new tempo.
+    run_ok("ingest", "files", str(tracks(SEED.slice(2, 1), catalog, 130.0)), home=home)
+    run_ok("moodcast.build", home=home)
+    states["replaced"] = state(home)
+
+    run_ok("moodcast.build", "--full-refresh", home=home)
+    states["full_refresh"] = state(home)
+    logs = [run_ok("moodcast.build", home=home)]
+    run_ok("ingest", "files", str(drop), home=home)  # the same file again: nothing lands
+    logs.append(run_ok("moodcast.build", home=home))
+    return {"states": states, "ids": ids, "logs": [log.stdout + log.stderr for log in logs]}
+
+
+def test_a_first_build_takes_in_every_landed_file(night):
+    first, ids = night["states"]["first"], night["ids"]
+
+    assert first["changes"] == {("data_moods", "landed"), ("catalog", "landed")}
+    assert len(first["track_features"]) == 686 + 3
+    assert [first["tempo"][track] for track in ids[:3]] == [100.0, 100.0, 100.0]
+
+
+def test_a_new_file_recomputes_only_its_tracks(night):
+    drop, ids = night["states"]["drop"], night["ids"]
+
+    assert drop["changes"] == {("drop", "landed")}
+    assert drop["changed_tracks"] == {ids[2], ids[3]}
+    assert drop["tempo"][ids[2]] == 120.0  # a changed track: the latest sighting wins
+    assert drop["tempo"][ids[3]] == 120.0  # a new track
+    assert drop["tempo"][ids[0]] == 100.0
+    assert len(drop["track_features"]) == 686 + 4
+
+
+def test_a_replaced_file_takes_its_old_version_out_exactly(night):
+    replaced, ids = night["states"]["replaced"], night["ids"]
+
+    assert replaced["changes"] == {("catalog", "landed"), ("catalog", "removed")}
+    assert replaced["changed_tracks"] == {ids[0], ids[1], ids[2]}
+    assert ids[0] not in replaced["tempo"] and ids[1] not in replaced["tempo"]  # sighted only in the old version
+    assert replaced["tempo"][ids[2]] == 130.0  # the new version is the latest sighting
+    assert replaced["tempo"][ids[3]] == 120.0  # the drop's, untouched
+    assert len(replaced["track_features"]) == 686 + 2
+    assert len(replaced["int_track_observations"]) == 686 + 1 + 2
+
+
+def test_a_build_with_nothing_new_does_not_start_dbt(night):
+    for log in night["logs"]:
+        assert "nothing landed and the dbt project is unchanged since the last build: nothing to build" in log
+        assert "Running with dbt" not in log
+
+
+def test_a_full_refresh_gives_the_tables_the_incremental_builds_gave(night):
+    states = night["states"]
+
+    for table in MARTS:
+        assert states["full_refresh"][table] == states["replaced"][table], table
