@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ingest.files import IngestResult, ingest_file
 from ingest.mapping import ColumnMapping, read_mapping
-from ingest.spotify.arguments import add_spotify_parser, run_spotify
+from ingest.spotify.command import add_spotify_parser, run_spotify
 from moodcast import cli, settings, warehouse
 from moodcast.errors import BadInputError, MoodcastError, storage_failure
 

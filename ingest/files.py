@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from ingest.damaged_csv import RaggedRows, diagnose, text_batches
 from ingest.mapping import ColumnMapping
 from moodcast.atomic import replacing
-from moodcast.contract import CLASSES, FEATURE_RANGES, FEATURES
+from moodcast.contract import CLASSES, FEATURE_RANGES, FEATURES, MOOD_SPELLINGS
 from moodcast.errors import BadInputError
 from moodcast.landing import (
     FILE_REJECTS_SCHEMA,
@@ -375,7 +375,7 @@ def parse_mood(mood_text: pl.Expr, mapping: ColumnMapping) -> tuple[pl.Expr, str
     if mapping.mood_codes:
         mood = mood_text.replace_strict(mapping.mood_codes, default=None, return_dtype=pl.String)
         return mood, f"mood '{{}}' is not in the [moods] of {mapping.source.name} ({', '.join(mapping.mood_codes)})"
-    mood = mood_text.str.to_lowercase().replace_strict({c.lower(): c for c in CLASSES}, default=None)
+    mood = mood_text.str.to_lowercase().replace_strict(MOOD_SPELLINGS, default=None)
     return mood, f"mood is not one of {', '.join(CLASSES)}: '{{}}'"
 
 

@@ -19,7 +19,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from moodcast.contract import CLASSES, FEATURES
+from moodcast.contract import CLASSES, FEATURES, MOOD_SPELLINGS, canonical_mood
 from moodcast.errors import BadInputError
 
 MAPPABLE_COLUMNS = ("track_id", *FEATURES, "mood", "track_name", "artist_name", "album_name")
@@ -59,14 +59,13 @@ def read_mapping(path: Path) -> ColumnMapping:
             f"it can map {', '.join(MAPPABLE_COLUMNS)}"
         )
     moods = {str(code): mood for code, mood in moods.items()}
-    by_lower = {mood.lower(): mood for mood in CLASSES}
-    wrong = {code: mood for code, mood in moods.items() if mood.lower() not in by_lower}
+    wrong = {code: mood for code, mood in moods.items() if mood.strip().lower() not in MOOD_SPELLINGS}
     if wrong:
         listed = ", ".join(f"{code} = {mood!r}" for code, mood in wrong.items())
         raise BadInputError(f"{path}: [moods] maps to unknown mood(s): {listed}; moods are {', '.join(CLASSES)}")
     return ColumnMapping(
         columns=columns,
-        mood_codes={code: by_lower[mood.lower()] for code, mood in moods.items()},
+        mood_codes={code: canonical_mood(mood) for code, mood in moods.items()},
         source=path.resolve(),
         fingerprint=hashlib.sha256(text).hexdigest(),
     )

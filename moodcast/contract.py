@@ -8,6 +8,8 @@ Every bound is finite, so every accepted value fits the scoring engines' float32
 
 from typing import NamedTuple
 
+from moodcast.errors import BadInputError
+
 
 class Range(NamedTuple):
     low: float
@@ -50,3 +52,13 @@ FEATURES: tuple[str, ...] = tuple(FEATURE_RANGES)
 # The classes, in the order of the probability columns (p_calm, p_energetic, p_happy, p_sad).
 CLASSES: tuple[str, ...] = ("Calm", "Energetic", "Happy", "Sad")
 PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{mood.lower()}" for mood in CLASSES)
+# How a mood written in any case is recognised: its lower-case spelling → the contract's.
+MOOD_SPELLINGS: dict[str, str] = {mood.lower(): mood for mood in CLASSES}
+
+
+def canonical_mood(text: str) -> str:
+    """The contract's spelling of a mood, whatever the case it was written in."""
+    mood = MOOD_SPELLINGS.get(text.strip().lower())
+    if mood is None:
+        raise BadInputError(f"{text!r} is not a mood: expected one of {', '.join(CLASSES)}")
+    return mood

@@ -29,9 +29,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from moodcast import cli, settings, warehouse
+from moodcast import cli, warehouse
 from moodcast.exports import export_evaluation
 from moodcast.model import registry
+from moodcast.progress import progress_display
 from moodcast.track_ids import parse_track_id
 from score import report
 from score.catalog import Outcome, score_catalog
@@ -39,7 +40,6 @@ from score.drift import record_drift
 from score.engines import ENGINES, clear_scratch
 from score.export import export_predictions
 from score.plan import WAREHOUSE_CATALOG
-from score.progress import ProgressBar
 from score.store import mood_counts
 
 log = logging.getLogger("score")
@@ -76,16 +76,13 @@ def parse_args() -> argparse.Namespace:
 
 
 def add_track_arguments(one: argparse.ArgumentParser) -> None:
-    from ingest.spotify.features import SOURCES
+    from ingest.spotify.command import add_fetch_options
     from score import track
 
     one.description = track.__doc__
     one.add_argument("reference", metavar="ID_OR_URI_OR_URL",
                      help="a Spotify track ID, spotify:track: URI or open.spotify.com URL")
-    one.add_argument("--features", choices=SOURCES, default="auto",
-                     help="where to fetch features when the warehouse lacks the track (default: %(default)s)")
-    one.add_argument("--max-retry-after", type=float, default=settings.DEFAULT_MAX_RETRY_AFTER_S, metavar="SECONDS",
-                     help="wait out a rate limit's Retry-After up to this long (default: %(default)s)")
+    add_fetch_options(one)  # used when the warehouse lacks the track
     one.add_argument("--explain", action="store_true",
                      help="also say why: each feature's contribution to the mood's probability (exact Shapley "
                           "values against the training mean), largest first")
@@ -129,8 +126,7 @@ def summary(outcome: Outcome, version: str) -> str:
 
 
 def score(args: argparse.Namespace, model_version: registry.ModelVersion) -> None:
-    progress = ProgressBar.on_terminal(args.quiet)
-    with warehouse.exclusive("score", "scoring run"):
+    with warehouse.exclusive("score", "scoring run"), progress_display(args.quiet) as progress:
         clear_scratch()
         try:
             features = model_version.metadata()["features"]

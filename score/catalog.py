@@ -13,10 +13,10 @@ from datetime import datetime
 import duckdb
 
 from moodcast.model.registry import ModelVersion
+from moodcast.progress import NO_PROGRESS, Progress
 from score.changes import CHANGED, NOTHING, changed_tracks, forget_scored_build, record_scored_build
 from score.engines import engine_for
 from score.plan import WAREHOUSE_CATALOG, Catalog, check_catalog, model_features, plan
-from score.progress import NO_PROGRESS, ProgressBar
 from score.store import store
 
 log = logging.getLogger("score")
@@ -44,7 +44,7 @@ def score_catalog(
     full_refresh: bool = False,
     history: bool = False,
     engine: str = "auto",
-    progress: ProgressBar = NO_PROGRESS,
+    progress: Progress = NO_PROGRESS,
 ) -> Outcome:
     """Bring `predictions` up to date with the catalog and the model version; see the module's docstring."""
     features = model_features(model_version)

@@ -32,8 +32,8 @@ from moodcast.contract import PROBABILITY_COLUMNS
 from moodcast.errors import BadInputError
 from moodcast.model.registry import ModelVersion
 from moodcast.model.weights import NotCompilable, save_weights, saved_weights
+from moodcast.progress import Progress
 from score.kernel import Kernel
-from score.progress import ProgressBar
 
 if TYPE_CHECKING:
     import keras
@@ -78,14 +78,14 @@ class BatchEngine:
         raise NotImplementedError
 
     def write(self, connection: duckdb.DuckDBPyConnection, rows: str, insert: Insert, total: int,
-              progress: ProgressBar) -> None:
+              progress: Progress) -> None:
         # Read on a connection of its own (`rows` names no temporary object): this one is busy inserting.
         reader = connection.cursor()
         features = ", ".join(f"{feature}::float as {feature}" for feature in self.features)  # what Keras sees
         batches = reader.sql(f"select track_id, track_name, artist_name, features_hash, {features} "
                              f"from ({rows})").to_arrow_reader(BATCH_ROWS)
         try:
-            with progress.rows("scoring", total) as advance:
+            with progress.task("scoring", total) as advance:
                 for chunk in in_background(chunks(bounded_map(self.scored, batches, COMPUTE_THREADS))):
                     # Named for this statement only: a table registered in a transaction stays referenced until
                     # it commits, unregistered or not, so the whole catalog's predictions would pile up in memory.

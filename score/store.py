@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from moodcast.contract import CLASSES, PROBABILITY_COLUMNS
+from moodcast.progress import Progress
 from moodcast.sql import sql_text
 from score.engines import BatchEngine
-from score.progress import ProgressBar
 
 if TYPE_CHECKING:
     from score.plan import Plan
@@ -90,7 +90,7 @@ def table_ddl(name: str, column_types: dict[str, str], replace: bool = True) -> 
 
 
 def store(connection: duckdb.DuckDBPyConnection, plan: "Plan", scorer: BatchEngine, model_version: str,
-          scored_at: datetime, catalog: str, history: bool, progress: ProgressBar) -> None:
+          scored_at: datetime, catalog: str, history: bool, progress: Progress) -> None:
     """Write the plan's predictions, computed by `scorer` as they are written, in one transaction: readers, and a
     run killed half-way, see the old predictions or the new ones."""
     connection.begin()

@@ -13,11 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from ingest.spotify.client import SpotifyCatalog, spotify_client
-from ingest.spotify.credentials import load_credentials
-from ingest.spotify.features import FeatureFetcher
-from ingest.spotify.reccobeats import ReccoBeats
-from ingest.spotify.records import track_metadata
+from ingest.spotify.fetch import fetch_track
 from ingest.spotify.retry import RetryPolicy
 from moodcast import settings, warehouse
 from moodcast.contract import CLASSES, FEATURES
@@ -61,16 +57,7 @@ def warehouse_track(track_id: str) -> TrackToScore | None:
 
 def spotify_track(track_id: str, features_source: str, policy: RetryPolicy) -> TrackToScore:
     """The track's metadata from Spotify, its features from `features_source` (see ingest.spotify.features)."""
-    catalog = SpotifyCatalog(spotify_client(load_credentials()), policy)
-    found, refused = catalog.tracks([track_id])
-    track = found.get(track_id)
-    if track is None:
-        why = refused.get(track_id, "not found")
-        raise BadInputError(f"Spotify has no track {track_id} ({why}): check the reference")
-    metadata = track_metadata(track)
-    fetcher = FeatureFetcher(features_source, catalog, ReccoBeats(policy))
-    features, _ = fetcher.fetch({track_id: metadata["duration_ms"]})
-    result = features.get(track_id)
+    metadata, result = fetch_track(track_id, features_source, policy)
     if result is None or result.status != "complete":
         why = "the provider refused the track" if result is None else {
             "missing": "the provider has none", "incomplete": "some are missing", "invalid": result.problem,

@@ -8,12 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from moodcast import settings
 from tests.fake_spotify import FakeSpotify
 
 SEED_CSV = settings.REPO_ROOT / "data" / "data_moods.csv"
+SEED_TRACKS = 686  # rows of SEED_CSV, one per track
 CONFLICTS_CSV = settings.REPO_ROOT / "data" / "data_moods_800.csv"
 # Small enough to train in seconds; real enough to exercise every code path.
 QUICK_TRAINING = ["--epochs", "5", "--cv-folds", "2"]
@@ -25,6 +27,12 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "home"
     monkeypatch.setenv(settings.HOME_VARIABLE, str(path))
     return path
+
+
+def query(sql: str, *parameters, database: Path | None = None) -> list[tuple]:
+    """What `sql` returns from the published moods.duckdb (or `database`), opened read-only as readers open it."""
+    with duckdb.connect(str(database or settings.database_path()), read_only=True) as connection:
+        return connection.execute(sql, list(parameters)).fetchall()
 
 
 def run_command(*args: str, home: Path, cwd: Path | None = None,
@@ -57,6 +65,22 @@ def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def trained(trained_home: Path, home: Path) -> Path:
     """This test's own copy of the trained warehouse, so it may change it freely."""
     shutil.copytree(trained_home, home)
+    return home
+
+
+@pytest.fixture(scope="session")
+def two_versions_home(trained_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """trained_home with a second model version trained (--seed 7) and not promoted: the first stays current."""
+    path = tmp_path_factory.mktemp("two_versions") / "home"
+    shutil.copytree(trained_home, path)
+    run_ok("train", *QUICK_TRAINING, "--seed", "7", "--no-promote", home=path)
+    return path
+
+
+@pytest.fixture
+def two_versions(two_versions_home: Path, home: Path) -> Path:
+    """This test's own copy of the warehouse with two model versions."""
+    shutil.copytree(two_versions_home, home)
     return home
 
 

@@ -101,7 +101,7 @@ def test_the_command_prints_the_table_with_a_column_per_external_file(trained, t
     external = tmp_path / "theirs.csv"
     pl.read_csv(SEED_CSV).head(30).write_csv(external)
 
-    result = run_ok("train", "--epochs", "1", "--members", "2", "--cv-folds", "2", "compare", "--repeats", "1",
+    result = run_ok("train", "--members", "2", "--cv-folds", "2", "compare", "--repeats", "1", "--max-epochs", "1",
                     "--external", str(external), home=trained)
 
     assert "| model | accuracy (mean ± sd) |" in result.stdout

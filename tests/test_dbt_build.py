@@ -1,9 +1,9 @@
 """A real `dbt build` over the landing zone: marts, label conflicts, and data tests that can fail."""
 
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -15,28 +15,21 @@ from moodcast.build import dbt_build
 from moodcast.contract import FEATURES
 from moodcast.errors import EXIT_DATA_TEST_FAILED
 from moodcast.landing import FILE_TRACKS_SCHEMA, write_atomically
-from tests.conftest import CONFLICTS_CSV, SEED_CSV, run_command, run_ok
+from tests.conftest import CONFLICTS_CSV, SEED_CSV, SEED_TRACKS, query, run_command, run_ok
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 
 
-def query(sql: str) -> list[tuple]:
-    with duckdb.connect(str(settings.database_path()), read_only=True) as connection:
-        return connection.execute(sql).fetchall()
+def count(table: str, database: Path | None = None) -> int:
+    return query(f"select count(*) from {table}", database=database)[0][0]
 
 
-def count(table: str) -> int:
-    return query(f"select count(*) from {table}")[0][0]
+def test_the_seed_builds_one_row_per_track_in_every_mart(trained_home):
+    seed = trained_home / "moods.duckdb"  # the seed ingested and built by the commands, once per session
 
-
-def test_the_seed_builds_one_row_per_track_in_every_mart():
-    ingest_file(SEED_CSV, NOW)
-
-    assert dbt_build([]) == 0
-
-    assert count("track_features") == count("training_examples") == 686
-    assert count("label_conflicts") == count("ingest_rejects") == 0
-    assert query("select mood, count(*) from training_examples group by mood order by mood") == [
+    assert count("track_features", seed) == count("training_examples", seed) == SEED_TRACKS
+    assert count("label_conflicts", seed) == count("ingest_rejects", seed) == 0
+    assert query("select mood, count(*) from training_examples group by mood order by mood", database=seed) == [
         ("Calm", 195), ("Energetic", 154), ("Happy", 140), ("Sad", 197)
     ]
 
@@ -63,8 +56,8 @@ def test_an_unlabelled_catalog_is_scored_but_not_trained_on(tmp_path):
 
     assert dbt_build([]) == 0
 
-    assert count("track_features") == 2 * 686
-    assert count("training_examples") == 686
+    assert count("track_features") == 2 * SEED_TRACKS
+    assert count("training_examples") == SEED_TRACKS
 
 
 def test_rejected_rows_are_queryable_with_their_reason(tmp_path):
@@ -103,22 +96,19 @@ def test_a_failing_data_test_names_the_rows_and_leaves_every_mart_at_its_last_go
     track = forged.filter(pl.col("source_row") == 2)["track_id"][0]
     assert "data test features_in_range_int_landed_observations_ failed: 1 row(s)" in message
     assert f"{catalog} row 2, track {track}: length 0 is outside 1..21600000" in message
-    assert count("track_features") == count("training_examples") == 686  # the catalog's tracks are not in
+    assert count("track_features") == count("training_examples") == SEED_TRACKS  # the catalog's tracks are not in
 
 
-def test_the_warehouse_views_work_from_any_directory(tmp_path):
-    ingest_file(SEED_CSV, NOW)
-    assert dbt_build([]) == 0
-    os.chdir(tmp_path)
+def test_the_warehouse_views_work_from_any_directory(trained_home, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
 
-    assert count("stg_landing__file_tracks") == 686
+    assert count("stg_landing__file_tracks", trained_home / "moods.duckdb") == SEED_TRACKS
 
 
 @pytest.mark.parametrize("table", ["track_features", "training_examples"])
-def test_marts_expose_the_ten_contract_features(table):
-    assert dbt_build([]) == 0
-
-    columns = [row[0] for row in query(f"select column_name from (describe {table})")]
+def test_marts_expose_the_ten_contract_features(trained_home, table):
+    columns = [row[0] for row in query(f"select column_name from (describe {table})",
+                                       database=trained_home / "moods.duckdb")]
     assert [column for column in columns if column in FEATURES] == list(FEATURES)
 
 
@@ -140,13 +130,10 @@ def test_a_build_waits_for_a_process_holding_the_warehouse_then_exits_75(home):
     assert "Traceback" not in result.stderr
 
 
-def test_a_reader_of_the_published_warehouse_does_not_hold_up_a_build():
-    ingest_file(SEED_CSV, NOW)
-    assert dbt_build([]) == 0
-
+def test_a_reader_of_the_published_warehouse_does_not_hold_up_a_build(trained):
     with duckdb.connect(str(settings.database_path()), read_only=True) as reader:
         assert dbt_build([]) == 0
-        assert reader.execute("select count(*) from track_features").fetchall() == [(686,)]
+        assert reader.execute("select count(*) from track_features").fetchall() == [(SEED_TRACKS,)]
 
 
 def test_a_home_whose_path_has_a_quote_builds(tmp_path):
@@ -155,5 +142,4 @@ def test_a_home_whose_path_has_a_quote_builds(tmp_path):
 
     run_ok("moodcast.build", home=home)
 
-    with duckdb.connect(str(home / "moods.duckdb"), read_only=True) as connection:
-        assert connection.execute("select count(*) from track_features").fetchall() == [(686,)]
+    assert query("select count(*) from track_features", database=home / "moods.duckdb") == [(SEED_TRACKS,)]

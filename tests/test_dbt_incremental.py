@@ -12,7 +12,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from tests.conftest import SEED_CSV, run_ok
+from tests.conftest import SEED_CSV, SEED_TRACKS, run_ok
 
 MARTS = ("track_features", "training_examples", "label_conflicts", "int_track_observations")
 SEED = pl.read_csv(SEED_CSV)
@@ -75,7 +75,7 @@ def test_a_first_build_takes_in_every_landed_file(night):
     first, ids = night["states"]["first"], night["ids"]
 
     assert first["changes"] == {("data_moods", "landed"), ("catalog", "landed")}
-    assert len(first["track_features"]) == 686 + 3
+    assert len(first["track_features"]) == SEED_TRACKS + 3
     assert [first["tempo"][track] for track in ids[:3]] == [100.0, 100.0, 100.0]
 
 
@@ -87,7 +87,7 @@ def test_a_new_file_recomputes_only_its_tracks(night):
     assert drop["tempo"][ids[2]] == 120.0  # a changed track: the latest sighting wins
     assert drop["tempo"][ids[3]] == 120.0  # a new track
     assert drop["tempo"][ids[0]] == 100.0
-    assert len(drop["track_features"]) == 686 + 4
+    assert len(drop["track_features"]) == SEED_TRACKS + 4
 
 
 def test_a_replaced_file_takes_its_old_version_out_exactly(night):
@@ -98,8 +98,8 @@ def test_a_replaced_file_takes_its_old_version_out_exactly(night):
     assert ids[0] not in replaced["tempo"] and ids[1] not in replaced["tempo"]  # sighted only in the old version
     assert replaced["tempo"][ids[2]] == 130.0  # the new version is the latest sighting
     assert replaced["tempo"][ids[3]] == 120.0  # the drop's, untouched
-    assert len(replaced["track_features"]) == 686 + 2
-    assert len(replaced["int_track_observations"]) == 686 + 1 + 2
+    assert len(replaced["track_features"]) == SEED_TRACKS + 2
+    assert len(replaced["int_track_observations"]) == SEED_TRACKS + 1 + 2
 
 
 def test_a_build_with_nothing_new_does_not_start_dbt(night):

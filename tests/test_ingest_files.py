@@ -18,7 +18,7 @@ from ingest.files import ingest_file
 from moodcast import settings
 from moodcast.errors import BadInputError
 from moodcast.landing import FILE_REJECTS_SCHEMA, FILE_TRACKS_SCHEMA, source_dir
-from tests.conftest import SEED_CSV, run_command
+from tests.conftest import SEED_CSV, SEED_TRACKS, run_command
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 FEATURES_ROW = {
@@ -48,7 +48,7 @@ def test_the_seed_file_lands_whole_with_the_explicit_schema_and_lineage():
     result = ingest_file(SEED_CSV, NOW)
 
     landed = pq.read_table(result.landed)
-    assert (result.accepted, result.rejected) == (686, 0)
+    assert (result.accepted, result.rejected) == (SEED_TRACKS, 0)
     assert landed.schema.remove_metadata() == FILE_TRACKS_SCHEMA
     assert landed.column("source_row").to_pylist() == list(range(1, 687))
     assert set(landed.column("source_file").to_pylist()) == {str(SEED_CSV)}
@@ -62,7 +62,7 @@ def test_reingesting_the_same_file_changes_nothing():
 
     assert second.unchanged and second.landed == first.landed
     assert sorted(p.name for p in source_dir("files").iterdir()) == before
-    assert landed_rows("files").height == 686
+    assert landed_rows("files").height == SEED_TRACKS
 
 
 def test_common_spellings_of_id_and_duration_are_normalised(tmp_path):
@@ -88,7 +88,7 @@ def test_parquet_files_are_ingested_like_csv(tmp_path):
 
     result = ingest_file(source, NOW)
 
-    assert (result.accepted, result.rejected) == (686, 0)
+    assert (result.accepted, result.rejected) == (SEED_TRACKS, 0)
     assert landed_rows("files")["mood"].value_counts().height == 4
 
 
@@ -171,12 +171,12 @@ def test_the_command_lands_good_files_and_fails_for_unusable_ones(tmp_path, home
     result = run_command("ingest", "files", str(SEED_CSV), str(binary), str(prose), home=home)
 
     assert result.returncode == 2
-    assert f"{SEED_CSV}: 686 rows: 686 accepted, 0 rejected" in result.stdout
+    assert f"{SEED_CSV}: {SEED_TRACKS} rows: {SEED_TRACKS} accepted, 0 rejected" in result.stdout
     assert f"{binary}: could not be read as a CSV table" in result.stderr
     spellings = "track_id, id, uri, track_uri, spotify_id, url or track_url"
     assert f"{prose}: missing required column(s): track_id (as {spellings})" in result.stderr
     assert "2 of 3 file(s) could not be ingested" in result.stderr
-    assert pl.read_parquet(home / "landing" / "files" / "*.parquet").height == 686
+    assert pl.read_parquet(home / "landing" / "files" / "*.parquet").height == SEED_TRACKS
 
 
 def test_a_missing_file_is_named(tmp_path, home):

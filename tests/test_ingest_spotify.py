@@ -9,15 +9,16 @@ import polars as pl
 import pytest
 
 from ingest.spotify.command import SpotifyIngest, Summary, ingest_spotify
-from ingest.spotify.progress import LogProgress
 from ingest.spotify.references import LineReject, Reference
 from ingest.spotify.retry import RetryPolicy
 from moodcast.errors import BadInputError, ServiceUnavailableError
+from moodcast.progress import Progress
 
 
 def ingest(*references: Reference, features: str = "auto", line_rejects: tuple[LineReject, ...] = ()) -> Summary:
     policy = RetryPolicy(sleep=lambda seconds: None)
-    return ingest_spotify(SpotifyIngest(list(references), list(line_rejects), features), policy, LogProgress())
+    request = SpotifyIngest(list(references), list(line_rejects), features)
+    return ingest_spotify(request, policy, Progress(log_steps=True))
 
 
 def landed(home: Path, source: str = "spotify") -> pl.DataFrame:

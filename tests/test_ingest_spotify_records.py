@@ -4,10 +4,9 @@ import random
 
 import pytest
 
-from ingest.spotify.batches import fetch_splitting
 from ingest.spotify.features import track_features
 from ingest.spotify.records import playlist_row_problem, track_metadata
-from ingest.spotify.retry import Failure, Rejected, RetryPolicy
+from ingest.spotify.retry import Failure, Rejected, RetryPolicy, fetch_splitting
 
 SPOTIFY_ANSWER = {
     "danceability": 0.514, "energy": 0.73, "loudness": -5.934, "speechiness": 0.0598, "acousticness": 0.00146,

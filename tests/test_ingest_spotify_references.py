@@ -5,10 +5,15 @@ from pathlib import Path
 
 import pytest
 
-from ingest.spotify.arguments import add_spotify_parser, spotify_request
-from ingest.spotify.credentials import load_credentials
-from ingest.spotify.labels import read_labels
-from ingest.spotify.references import Reference, parse_reference, parse_reference_of_kind, read_reference_file
+from ingest.spotify.client import load_credentials
+from ingest.spotify.command import add_spotify_parser, spotify_request
+from ingest.spotify.references import (
+    Reference,
+    parse_reference,
+    parse_reference_of_kind,
+    read_labels,
+    read_reference_file,
+)
 from moodcast import settings
 from moodcast.errors import BadInputError
 

@@ -5,9 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingest.spotify.client import SpotifyCatalog, spotify_client
-from ingest.spotify.credentials import Credentials
-from ingest.spotify.reccobeats import ReccoBeats
+from ingest.spotify.client import Credentials, SpotifyCatalog, spotify_client
+from ingest.spotify.features import ReccoBeats
 from ingest.spotify.retry import Rejected, RetryPolicy, Unavailable
 from moodcast.errors import EXIT_UNAVAILABLE, BadInputError, ServiceUnavailableError
 from tests.conftest import serving

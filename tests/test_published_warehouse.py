@@ -13,7 +13,7 @@ from moodcast import settings, warehouse
 from moodcast.exports import EVALUATION_TABLES
 from moodcast.model import registry
 from score.export import EXPORTED_COLUMNS
-from tests.conftest import SEED_CSV, run_ok
+from tests.conftest import SEED_CSV, SEED_TRACKS, query, run_ok
 from tests.old_duckdb import SERIES, python_with, read_with
 
 README = (settings.REPO_ROOT / "README.md").read_text()
@@ -29,8 +29,7 @@ def scored_home(trained_home, tmp_path_factory):
 
 
 def published(home, sql: str) -> list[tuple]:
-    with duckdb.connect(str(home / "moods.duckdb"), read_only=True) as connection:
-        return connection.execute(sql).fetchall()
+    return query(sql, database=home / "moods.duckdb")
 
 
 @pytest.mark.parametrize("series", SERIES)
@@ -104,7 +103,7 @@ def test_a_warehouse_an_earlier_moodcast_wrote_is_taken_over(trained, tmp_path):
     run_ok("score", home=trained)
 
     assert published(trained, "select count(*) from analysts_notes") == [(1,)]
-    assert published(trained, "select count(*) from predictions") == [(686,)]
+    assert published(trained, "select count(*) from predictions") == [(SEED_TRACKS,)]
 
 
 def test_a_bi_tool_opens_the_published_warehouse_read_only_with_the_documented_uri(scored_home):

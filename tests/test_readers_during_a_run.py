@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from moodcast import settings
-from tests.conftest import QUICK_TRAINING, SEED_CSV, run_command, run_ok
+from tests.conftest import QUICK_TRAINING, SEED_CSV, SEED_TRACKS, run_command, run_ok
 
 STATE = ("select (select count(*) from track_features), (select count(*) from predictions), "
          "(select count(*) from model_runs), (select max(scored_at)::varchar from predictions)")
@@ -85,7 +85,7 @@ def test_a_reader_holding_the_warehouse_open_never_stops_a_stage(night):
         "ingest": 0, "moodcast.build": 0, "train": 0, "score": 0}, night["exit_codes"]
     # It keeps reading the snapshot it opened, whole, while the night publishes newer ones.
     assert night["held"] == [night["published"][0]] * 2
-    assert night["published"][-1][:2] == [686 + 100, 686 + 100]
+    assert night["published"][-1][:2] == [SEED_TRACKS + 100, SEED_TRACKS + 100]
 
 
 def test_a_reader_polling_during_the_run_sees_only_published_states_and_no_error(night):

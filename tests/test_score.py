@@ -13,18 +13,13 @@ from moodcast.contract import CLASSES, FEATURES, PROBABILITY_COLUMNS
 from moodcast.model import registry
 from score.catalog import score_catalog
 from score.store import DERIVED
-from tests.conftest import QUICK_TRAINING, SEED_CSV, run_command, run_ok
-
-
-def query(sql: str, parameters: list | None = None) -> list[tuple]:
-    with duckdb.connect(str(settings.work_database_path()), read_only=True) as connection:
-        return connection.execute(sql, parameters).fetchall()
+from tests.conftest import SEED_CSV, SEED_TRACKS, query, run_command, run_ok
 
 
 def test_every_track_gets_one_well_formed_prediction(trained):
     result = run_ok("score", home=trained)
 
-    assert query("select count(*), count(distinct track_id) from predictions") == [(686, 686)]
+    assert query("select count(*), count(distinct track_id) from predictions") == [(SEED_TRACKS, SEED_TRACKS)]
     assert query("select count(*) from predictions anti join track_features using (track_id)") == [(0,)]
     rows = query(f"select mood, confidence, {', '.join(PROBABILITY_COLUMNS)}, model_version from predictions")
     probabilities = np.array([row[2:6] for row in rows])
@@ -32,7 +27,7 @@ def test_every_track_gets_one_well_formed_prediction(trained):
     assert [row[0] for row in rows] == [CLASSES[i] for i in probabilities.argmax(axis=1)]
     assert [row[1] for row in rows] == list(probabilities.max(axis=1))
     assert {row[6] for row in rows} == {registry.current().version}
-    assert "total" in result.stdout and "686" in result.stdout
+    assert "total" in result.stdout and str(SEED_TRACKS) in result.stdout
     assert query("select data_type from information_schema.columns where table_name = 'predictions' and "
                  "column_name = 'mood'") == [("VARCHAR",)]  # derived from the probabilities, as text for every client
 
@@ -67,13 +62,14 @@ def test_scoring_again_with_nothing_new_says_so_and_keeps_the_predictions(traine
 
     again = run_ok("score", "--quiet", home=trained)
 
-    assert re.fullmatch(r"scored 686 tracks, skipped 0 unchanged in \d+\.\d\d s \([\d,]+ rows/s\) with model "
-                        r"\S+ \(native kernel\)", first.stdout.splitlines()[-1])
+    assert re.fullmatch(rf"scored {SEED_TRACKS} tracks, skipped 0 unchanged in \d+\.\d\d s \([\d,]+ rows/s\) "
+                        r"with model \S+ \(native kernel\)", first.stdout.splitlines()[-1])
     assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} (INFO|WARNING) ", line)
                for line in first.stderr.splitlines())
-    assert again.stdout.splitlines()[-1].startswith("nothing to score: scored 0 tracks, skipped 686 unchanged in ")
+    assert again.stdout.splitlines()[-1].startswith(
+        f"nothing to score: scored 0 tracks, skipped {SEED_TRACKS} unchanged in ")
     assert again.stderr == ""  # --quiet: warnings and errors only
-    assert query("select count(*), count(distinct track_id) from predictions") == [(686, 686)]
+    assert query("select count(*), count(distinct track_id) from predictions") == [(SEED_TRACKS, SEED_TRACKS)]
     assert query("select distinct scored_at from predictions") == first_scored_at
 
 
@@ -84,7 +80,7 @@ def test_a_catalog_file_is_scored_from_the_command_line(trained, tmp_path):
     result = run_ok("score", "--catalog", str(catalog), home=trained)
 
     assert result.stdout.splitlines()[-1].startswith("scored 5 tracks, skipped 0 unchanged")
-    assert query("select count(*) from predictions where catalog = ?", [str(catalog)]) == [(5,)]
+    assert query("select count(*) from predictions where catalog = ?", str(catalog)) == [(5,)]
 
 
 def test_a_catalog_file_without_the_features_is_refused(trained, tmp_path):
@@ -103,8 +99,8 @@ def test_the_mood_counts_sum_to_the_catalog(trained):
     counts = dict(query("select mood, count(*) from predictions group by mood"))
     for mood, tracks in counts.items():
         assert f"{mood:<10} {tracks:>8}" in result.stdout
-    assert sum(counts.values()) == 686
-    assert f"{'total':<10} {686:>8}" in result.stdout
+    assert sum(counts.values()) == SEED_TRACKS
+    assert f"{'total':<10} {SEED_TRACKS:>8}" in result.stdout
 
 
 def test_without_a_model_scoring_says_to_train_first(trained):
@@ -150,15 +146,15 @@ def test_a_reader_of_the_old_predictions_is_never_shown_a_partial_table(trained)
         assert reader.execute("select count(*), max(scored_at) from predictions").fetchall() == before
         reader.commit()
         after = reader.execute("select count(*), max(scored_at) from predictions").fetchall()
-    assert after[0][0] == 686 and after[0][1] > before[0][1]
+    assert after[0][0] == SEED_TRACKS and after[0][1] > before[0][1]
 
 
-def test_another_version_can_score_and_its_name_is_on_every_prediction(trained):
+def test_another_version_can_score_and_its_name_is_on_every_prediction(two_versions):
     current = registry.current().version
-    run_ok("train", *QUICK_TRAINING, "--seed", "3", "--no-promote", home=trained)
-    candidate = registry.versions()[-1].version
+    candidate = registry.versions()[-1].version  # trained with --no-promote
+    assert candidate != current
 
-    run_ok("score", "--model", candidate, home=trained)
+    run_ok("score", "--model", candidate, home=two_versions)
 
     assert query("select distinct model_version from predictions") == [(candidate,)]
     assert registry.current().version == current
@@ -177,4 +173,4 @@ def test_a_track_with_features_beyond_their_bounds_is_left_out_and_the_run_goes_
     assert result.returncode == 0, result.stderr
     assert "2 tracks of track_features have features outside their documented ranges and are not scored " \
            "(e.g. 0000000000000000000001, 0000000000000000000002" in result.stderr
-    assert query("select count(*) from predictions") == [(686,)]
+    assert query("select count(*) from predictions") == [(SEED_TRACKS,)]

@@ -15,7 +15,7 @@ from moodcast.errors import EXIT_BAD_INPUT, EXIT_NOT_READY
 from moodcast.model.profile import training_profile
 from score import drift
 from score.drift import PSI_MODERATE, PSI_SIGNIFICANT, measure
-from tests.conftest import SEED_CSV, run_command, run_ok
+from tests.conftest import SEED_CSV, SEED_TRACKS, run_command, run_ok
 
 
 def published(home: Path, sql: str) -> list[tuple]:
@@ -48,7 +48,7 @@ def test_the_class_mix_is_recorded_next_to_the_training_mix(scored):
     mix = published(home, "select mood, tracks, share, training_share from class_mix where run_id = 1 order by mood")
 
     assert [row[0] for row in mix] == list(CLASSES)
-    assert sum(row[1] for row in mix) == 686
+    assert sum(row[1] for row in mix) == SEED_TRACKS
     assert sum(row[2] for row in mix) == pytest.approx(1)
     assert sum(row[3] for row in mix) == pytest.approx(1)
 

@@ -17,9 +17,9 @@ from moodcast.build import BUILD_INPUTS
 from moodcast.errors import EXIT_BAD_INPUT, WarehouseLockedError
 from moodcast.model import registry
 from score.catalog import score_catalog
-from tests.conftest import run_command
+from tests.conftest import SEED_TRACKS, run_command
 
-COPIES = 5000  # the 686 seed tracks this many times: long enough a run (with Keras) to be caught in the act
+COPIES = 5000  # the seed tracks this many times: long enough a run (with Keras) to be caught in the act
 
 
 def checksum() -> list[tuple]:
@@ -75,7 +75,7 @@ def test_a_run_killed_while_writing_leaves_the_predictions_as_they_were_and_the_
     assert checksum() == before
     again = run_command("score", home=scored)
     assert again.returncode == 0, again.stderr
-    assert checksum()[0][0] == 686 * COPIES
+    assert checksum()[0][0] == SEED_TRACKS * COPIES
 
 
 def test_scoring_waits_for_a_reader_holding_the_warehouse_then_gives_up(scored, monkeypatch):
@@ -103,7 +103,7 @@ def test_scoring_goes_on_once_the_reader_lets_go(scored):
     stdout, _ = run.communicate(timeout=120)
 
     assert run.returncode == 0
-    assert stdout.splitlines()[-1].startswith("scored 686 tracks")
+    assert stdout.splitlines()[-1].startswith(f"scored {SEED_TRACKS} tracks")
 
 
 def test_a_second_scoring_run_waits_for_the_first_then_gives_up(scored, monkeypatch):

@@ -15,7 +15,8 @@ from moodcast.contract import FEATURES, PROBABILITY_COLUMNS
 from moodcast.model import registry
 from score.catalog import Outcome, score_catalog
 from score.catalog_file import file_catalog
-from tests.conftest import SEED_CSV
+from tests import conftest
+from tests.conftest import SEED_CSV, SEED_TRACKS
 
 START = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
 
@@ -26,9 +27,9 @@ def score(run: int = 0, model: registry.ModelVersion | None = None, **options) -
         return score_catalog(connection, model or registry.current(), START + timedelta(hours=run), **options)
 
 
-def query(sql: str, parameters: list | None = None) -> list[tuple]:
-    with duckdb.connect(str(settings.work_database_path()), read_only=True) as connection:
-        return connection.execute(sql, parameters).fetchall()
+def query(sql: str, *parameters) -> list[tuple]:
+    """From the work file: scoring in-process publishes nothing."""
+    return conftest.query(sql, *parameters, database=settings.work_database_path())
 
 
 def change(*statements: str) -> None:
@@ -51,9 +52,9 @@ def test_a_second_run_with_nothing_new_scores_nothing(trained):
 
     second = score(1)
 
-    assert (first.scored, first.skipped) == (686, 0)
-    assert (second.scored, second.skipped, second.removed) == (0, 686, 0)
-    assert runs_per_track() == {0: 686}
+    assert (first.scored, first.skipped) == (SEED_TRACKS, 0)
+    assert (second.scored, second.skipped, second.removed) == (0, SEED_TRACKS, 0)
+    assert runs_per_track() == {0: SEED_TRACKS}
 
 
 def test_every_run_that_writes_is_recorded_in_scoring_runs(trained):
@@ -67,7 +68,7 @@ def test_every_run_that_writes_is_recorded_in_scoring_runs(trained):
     version = registry.current().version
     assert query("select run_id, model_version, scored_at, catalog, engine, scored, skipped, removed "
                  "from scoring_runs order by run_id") == [
-        (1, version, START, "track_features", "native kernel", 686, 0, 0),
+        (1, version, START, "track_features", "native kernel", SEED_TRACKS, 0, 0),
         (2, version, START + timedelta(hours=2), "track_features", "native kernel", 3, 681, 2),
     ]
     assert runs_per_track() == {0: 681, 2: 3}
@@ -80,10 +81,9 @@ def test_only_new_tracks_are_scored(trained):
 
     outcome = score(1)
 
-    assert (outcome.scored, outcome.skipped) == (10, 686)
-    assert runs_per_track() == {0: 686, 1: 10}
-    assert query("select count(*) from predictions where scored_at > ? and track_id not like 'new%'",
-                 [START]) == [(0,)]
+    assert (outcome.scored, outcome.skipped) == (10, SEED_TRACKS)
+    assert runs_per_track() == {0: SEED_TRACKS, 1: 10}
+    assert query("select count(*) from predictions where scored_at > ? and track_id not like 'new%'", START) == [(0,)]
 
 
 def test_tracks_whose_features_changed_are_scored_again(trained):
@@ -95,7 +95,7 @@ def test_tracks_whose_features_changed_are_scored_again(trained):
     outcome = score(1)
 
     assert (outcome.scored, outcome.skipped) == (7, 679)
-    changed = dict(query("select track_id, p_calm from predictions where scored_at > ?", [START]))
+    changed = dict(query("select track_id, p_calm from predictions where scored_at > ?", START))
     assert changed.keys() == {row[0] for row in query("select track_id from track_features order by track_id limit 7")}
     assert all(changed[track] != before[track] for track in changed)
 
@@ -108,7 +108,7 @@ def test_a_new_model_version_scores_every_track_again(trained):
 
     outcome = score(1, newer)
 
-    assert (outcome.scored, outcome.skipped) == (686, 0)
+    assert (outcome.scored, outcome.skipped) == (SEED_TRACKS, 0)
     assert query("select distinct model_version from predictions") == [("29991231-000000",)]
     assert score(2, newer).scored == 0
 
@@ -129,8 +129,8 @@ def test_full_refresh_rescores_every_track(trained):
 
     outcome = score(1, full_refresh=True)
 
-    assert (outcome.scored, outcome.skipped) == (686, 0)
-    assert runs_per_track() == {1: 686}
+    assert (outcome.scored, outcome.skipped) == (SEED_TRACKS, 0)
+    assert runs_per_track() == {1: SEED_TRACKS}
 
 
 def test_history_keeps_one_row_per_track_model_version_and_features(trained):
@@ -141,7 +141,7 @@ def test_history_keeps_one_row_per_track_model_version_and_features(trained):
     score(2, history=True, full_refresh=True)  # the same predictions again: nothing new for the history
 
     assert query("select count(*), count(distinct (track_id, features_hash)) from prediction_history") == [(689, 689)]
-    assert query("select count(*) from predictions") == [(686,)]
+    assert query("select count(*) from predictions") == [(SEED_TRACKS,)]
 
 
 def seed_rows(count: int) -> pl.DataFrame:
@@ -176,7 +176,7 @@ def test_tracks_only_in_a_catalog_file_are_added_and_kept_by_the_warehouse_run(t
     again = score(2)
 
     assert (outcome.scored, again.scored, again.removed) == (1, 0, 0)
-    assert query("select catalog from predictions where track_id = ?", ["0" * 22]) == [(str(catalog),)]
+    assert query("select catalog from predictions where track_id = ?", "0" * 22) == [(str(catalog),)]
 
 
 @pytest.mark.parametrize(("engine", "other"), [("keras", "kernel"), ("kernel", "keras")])

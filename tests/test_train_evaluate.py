@@ -1,10 +1,9 @@
 """`python -m train evaluate --labels FILE`: a model version measured on someone else's labels."""
 
-import duckdb
 import polars as pl
 import pytest
 
-from tests.conftest import SEED_CSV, run_command, run_ok
+from tests.conftest import SEED_CSV, query, run_command, run_ok
 
 MOODIFY_CSV = SEED_CSV.parent / "moodify_1200.csv"
 MOODIFY_MAPPING = SEED_CSV.parent / "moodify.mapping.toml"
@@ -33,25 +32,20 @@ def labels_file(tmp_path):
     return path
 
 
-def query(home, sql: str, *parameters):
-    with duckdb.connect(str(home / "moods.duckdb"), read_only=True) as connection:
-        return connection.execute(sql, list(parameters)).fetchall()
-
-
 def test_evaluate_reports_the_figures_and_records_them_under_the_file_and_its_fingerprint(trained, labels_file):
     result = run_ok("train", "evaluate", "--labels", str(labels_file), home=trained)
 
     evaluated_on = next(line for line in result.stdout.splitlines() if "evaluated_on = " in line).split("'")[1]
     assert evaluated_on.startswith("their playlists.csv@") and len(evaluated_on.split("@")[1]) == 12
     [(tracks, left_out, accuracy, balanced, ece, confidence, labels_path)] = query(
-        trained, "select tracks, rows_left_out, accuracy, balanced_accuracy, ece, mean_confidence, labels_file "
+        "select tracks, rows_left_out, accuracy, balanced_accuracy, ece, mean_confidence, labels_file "
         "from model_evaluations where evaluated_on = ?", evaluated_on)
     assert (tracks, left_out, labels_path) == (MEASURED, 5, str(labels_file))
-    [(right, total)] = query(trained, "select sum(tracks) filter (where true_mood = predicted_mood), sum(tracks) "
+    [(right, total)] = query("select sum(tracks) filter (where true_mood = predicted_mood), sum(tracks) "
                              "from model_confusion where evaluated_on = ?", evaluated_on)
     assert total == MEASURED and accuracy == pytest.approx(right / total)
     recalls = [recall for (recall,) in query(
-        trained, "select recall from model_metrics where evaluated_on = ? and support > 0", evaluated_on)]
+        "select recall from model_metrics where evaluated_on = ? and support > 0", evaluated_on)]
     assert balanced == pytest.approx(sum(recalls) / len(recalls))
     assert 0 <= ece <= 1 and 0.25 <= confidence <= 1
     assert f"accuracy {100 * accuracy:.1f}%   balanced accuracy {100 * balanced:.1f}%" in result.stdout
@@ -67,7 +61,7 @@ def test_evaluating_again_on_the_same_file_replaces_the_rows(trained, labels_fil
     run_ok("train", "evaluate", "--labels", str(labels_file), home=trained)
     run_ok("train", "evaluate", "--labels", str(labels_file), home=trained)
 
-    counts = query(trained, "select count(*) from model_evaluations where labels_file is not null "
+    counts = query("select count(*) from model_evaluations where labels_file is not null "
                    "union all select count(*) from model_confusion where evaluated_on like 'their playlists.csv@%'")
     assert counts == [(1,), (16,)]
 
@@ -79,7 +73,7 @@ def test_a_file_in_another_schema_is_read_through_a_mapping(trained, tmp_path):
     result = run_ok("train", "evaluate", "--labels", str(path), "--mapping", str(MOODIFY_MAPPING), home=trained)
 
     assert f"({MEASURED} tracks;" in result.stdout
-    assert query(trained, "select tracks from model_evaluations where labels_file = ?", str(path)) == [(MEASURED,)]
+    assert query("select tracks from model_evaluations where labels_file = ?", str(path)) == [(MEASURED,)]
 
 
 def test_a_mapping_that_does_not_fit_the_file_is_refused_and_nothing_is_recorded(trained, labels_file, tmp_path):
@@ -90,7 +84,7 @@ def test_a_mapping_that_does_not_fit_the_file_is_refused_and_nothing_is_recorded
 
     assert result.returncode == 2, result.stderr
     assert "maps mood = 'labels', but" in result.stderr and "Traceback" not in result.stderr
-    assert query(trained, "select count(*) from model_evaluations where labels_file is not null") == [(0,)]
+    assert query("select count(*) from model_evaluations where labels_file is not null") == [(0,)]
 
 
 def test_a_file_without_moods_is_refused_with_what_to_do(trained, tmp_path):

@@ -27,6 +27,7 @@ import tensorflow as tf
 from ingest.mapping import ColumnMapping, read_mapping
 from moodcast import cli, settings, warehouse
 from moodcast.contract import CLASSES, FEATURES
+from moodcast.errors import BadInputError
 from moodcast.exports import export_evaluation
 from moodcast.model import registry
 from moodcast.model.explain import global_importance
@@ -65,6 +66,9 @@ def parse_args() -> argparse.Namespace:
         description=compare.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     compare_parser.add_argument("--repeats", type=int, default=3,
                                 help="repeats of the stratified k-fold, each with other folds (default: 3)")
+    compare_parser.add_argument("--max-epochs", type=int, metavar="N",
+                                help="cap every network's epochs at N: a quick check that the comparison runs on "
+                                     "your data, not a comparison (default: each model's own)")
     compare_parser.add_argument(
         "--external", type=Path, action="append", default=[], metavar="FILE",
         help="a labelled file (any schema ingest accepts) to measure every model on, trained on all of "
@@ -237,12 +241,15 @@ def main() -> None:
         results = [reproduce.reproduce(name, path, config) for name, path in reproduce.DATASETS.items()]
         print(reproduce.reproduction_table(results))
     elif args.command == "compare":
+        if args.max_epochs is not None and args.max_epochs < 1:
+            raise BadInputError("--max-epochs must be at least 1")
         examples = load_examples()
         config = from_arguments(args)
         check_enough(examples, config.cv_folds)
         externals = [read_labels(path, args.mapping) for path in args.external]
         tf.config.experimental.enable_op_determinism()
-        print(compare.comparison_table(compare.compare(examples, config, args.repeats, externals)))
+        compared = compare.candidates(config, args.max_epochs)
+        print(compare.comparison_table(compare.compare(examples, config, args.repeats, externals, compared)))
     elif args.command == "evaluate":
         evaluate_version(args.labels, args.mapping, args.model)
     elif args.command == "promote":

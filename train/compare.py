@@ -50,13 +50,18 @@ def sklearn_fit_predict(make_estimator) -> FitPredict:
     return fit_predict
 
 
-def candidates(config: TrainConfig) -> dict[str, FitPredict]:
+def candidates(config: TrainConfig, max_epochs: int | None = None) -> dict[str, FitPredict]:
+    """Every candidate; `max_epochs` caps each network's epochs (a quick check that the comparison runs)."""
     logged = log_features()  # the Keras models' own log scaling, for the logistic regression too
+
+    def network(knobs: TrainConfig) -> FitPredict:
+        return keras_fit_predict(replace(knobs, epochs=min(knobs.epochs, max_epochs or knobs.epochs)))
+
     return {
-        BASELINE: keras_fit_predict(PRESETS["article"]),
-        "moodcast default": keras_fit_predict(config),
-        "earlier default (ensemble)": keras_fit_predict(PRESETS["ensemble"]),
-        "softmax regression (Keras, L2)": keras_fit_predict(replace(
+        BASELINE: network(PRESETS["article"]),
+        "moodcast default": network(config),
+        "earlier default (ensemble)": network(PRESETS["ensemble"]),
+        "softmax regression (Keras, L2)": network(replace(
             config, members=1, hidden_units=0, dropout=0.0, l2=0.007, epochs=200)),
         "logistic regression": sklearn_fit_predict(
             lambda: make_pipeline(FunctionTransformer(lambda features: np.asarray(logged(features))), StandardScaler(),

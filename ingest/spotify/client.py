@@ -3,21 +3,28 @@
 The client gets plain `requests.Session()`s: spotipy's own session mounts a urllib3 Retry that
 sleeps out any `Retry-After` (hours) and then hides it behind "Max Retries". Tokens stay in memory
 (MemoryCacheHandler), never in spotipy's default `.cache` file. Base URLs come from moodcast.settings.
+
+The app's client id and secret come from the environment, else from `.env` in the working directory.
+The secret is only ever handed to spotipy: it is kept out of reprs, logs, error messages and files
+(moodcast.secrets masks it wherever a server echoes it).
 """
 
 import logging
+import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import requests
 import spotipy
+from dotenv import dotenv_values
 from spotipy.cache_handler import MemoryCacheHandler
 from spotipy.oauth2 import SpotifyClientCredentials
 
-from ingest.spotify.batches import chunks, fetch_splitting
-from ingest.spotify.credentials import Credentials
-from ingest.spotify.retry import Rejected, RetryPolicy, Unavailable
-from moodcast import settings
+from ingest.spotify.retry import Rejected, RetryPolicy, Unavailable, chunks, fetch_splitting
+from moodcast import secrets, settings
+from moodcast.errors import BadInputError
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +37,40 @@ ARTIST_ALBUMS_PAGE = 10  # /artists/{id}/albums
 TRACKS_BATCH = 50  # /tracks?ids= (gone in development mode: then /tracks/{id}, one by one)
 AUDIO_FEATURES_BATCH = 100  # /audio-features?ids=
 ARTIST_ALBUM_GROUPS = "album,single,compilation"  # an artist's own releases, not other artists' "appears_on"
+DOTENV_FILE = ".env"
+ID_VARIABLE, SECRET_VARIABLE = settings.SPOTIFY_CLIENT_ID_VARIABLE, settings.SPOTIFY_CLIENT_SECRET_VARIABLE
+
+
+@dataclass(frozen=True)
+class Credentials:
+    client_id: str
+    client_secret: str = field(repr=False)
+
+
+def load_credentials(environment: Mapping[str, str] | None = None, directory: Path | None = None) -> Credentials:
+    environment = os.environ if environment is None else environment
+    dotenv_path = (directory or Path.cwd()) / DOTENV_FILE
+    from_file = dotenv_values(dotenv_path) if dotenv_path.is_file() else {}
+    values = {
+        variable: environment.get(variable) or from_file.get(variable) or ""
+        for variable in (ID_VARIABLE, SECRET_VARIABLE)
+    }
+    missing = [variable for variable, value in values.items() if not value.strip()]
+    if missing:
+        raise BadInputError(
+            f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set. Set "
+            f"{ID_VARIABLE} and {SECRET_VARIABLE} to your Spotify app's client id and secret "
+            f"(https://developer.spotify.com/dashboard), in the environment or in {dotenv_path} "
+            "(a .env file git ignores)."
+        )
+    credentials = Credentials(values[ID_VARIABLE].strip(), values[SECRET_VARIABLE].strip())
+    secrets.register(credentials.client_secret, credentials.client_id)
+    return credentials
+
+
+def connect(policy: RetryPolicy) -> "SpotifyCatalog":
+    """The Spotify Web API, with the app's credentials, through `policy`: how every command reaches it."""
+    return SpotifyCatalog(spotify_client(load_credentials()), policy)
 
 
 def spotify_client(credentials: Credentials, timeout_s: float = REQUEST_TIMEOUT_S) -> spotipy.Spotify:

@@ -3,16 +3,23 @@
 `--features spotify` asks Spotify's audio-features endpoint, `reccobeats` asks ReccoBeats, and
 `auto` asks Spotify until it answers 403 (closed to apps created after 2024-11-27 and to
 development-mode apps without extended access), then ReccoBeats for the rest of the run.
+
+ReccoBeats serves Spotify-compatible audio features without a key: `GET /v1/audio-features?ids=<up
+to 40 Spotify IDs>` answers `{"content": [...]}`, one entry per track it knows (unknown ones are left
+out), each naming its Spotify track in `href`. It has no `duration_ms`: the track's duration comes
+from Spotify's metadata.
 """
 
 import logging
 import math
 from dataclasses import dataclass
 
-from ingest.spotify.batches import fetch_splitting
-from ingest.spotify.client import SpotifyCatalog
-from ingest.spotify.reccobeats import ReccoBeats
-from ingest.spotify.retry import Unavailable
+import requests
+
+from ingest.spotify.client import REQUEST_TIMEOUT_S, SpotifyCatalog
+from ingest.spotify.references import parse_reference
+from ingest.spotify.retry import RetryPolicy, Unavailable, chunks, fetch_splitting
+from moodcast import settings
 from moodcast.contract import FEATURE_RANGES, FEATURES
 from moodcast.errors import BadInputError
 
@@ -20,6 +27,7 @@ log = logging.getLogger(__name__)
 
 SOURCES = ("auto", "spotify", "reccobeats")  # the --features choices
 NO_VALUES: dict[str, float | int | None] = dict.fromkeys(FEATURES)
+RECCOBEATS_BATCH = 40  # IDs per request, ReccoBeats's limit
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,39 @@ def track_features(answer: dict | None, provider: str, duration_ms: int | None) 
         return TrackFeatures(NO_VALUES, "invalid", provider, "; ".join(problems))
     status = "complete" if all(value is not None for value in values.values()) else "incomplete"
     return TrackFeatures(values, status, provider)
+
+
+def spotify_id_of(entry: dict) -> str | None:
+    try:
+        return parse_reference(entry.get("href") or "", "track").id
+    except BadInputError:
+        return None
+
+
+class ReccoBeats:
+    """ReccoBeats's audio features, through the retry policy."""
+
+    def __init__(self, policy: RetryPolicy, timeout_s: float = REQUEST_TIMEOUT_S):
+        self.policy = policy
+        self.timeout_s = timeout_s
+        self.session = requests.Session()
+        self.base_url = settings.reccobeats_api_url()
+
+    def audio_features(self, ids: list[str]) -> dict[str, dict | None]:
+        """Audio features by Spotify ID (None: ReccoBeats does not know the track)."""
+        found: dict[str, dict] = {}
+        for batch in chunks(ids, RECCOBEATS_BATCH):
+            content = self.policy.call("ReccoBeats", f"the audio features of {len(batch)} tracks",
+                                       lambda batch=batch: self._get(batch))
+            found |= {spotify_id: entry for entry in content if (spotify_id := spotify_id_of(entry))}
+        return {track_id: found.get(track_id) for track_id in ids}
+
+    def _get(self, ids: list[str]) -> list[dict]:
+        response = self.session.get(
+            self.base_url + "audio-features", params={"ids": ",".join(ids)}, timeout=self.timeout_s
+        )
+        response.raise_for_status()
+        return response.json()["content"]
 
 
 class FeatureFetcher:

@@ -2,16 +2,15 @@
 
 Each step is saved in the run's checkpoint before the next one starts, with a cursor saying
 where that one begins (the page's absolute `next` URL, or the index of the next named track).
+`fetch_track` fetches one track the same way, for `python -m score track`.
 """
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ingest.spotify.checkpoint import RunCheckpoint
-from ingest.spotify.client import SpotifyCatalog
-from ingest.spotify.features import NO_VALUES, FeatureFetcher, TrackFeatures
-from ingest.spotify.plan import Unit, collection_failure
-from ingest.spotify.progress import Progress
+from ingest.spotify.client import SpotifyCatalog, connect
+from ingest.spotify.features import NO_VALUES, FeatureFetcher, ReccoBeats, TrackFeatures
+from ingest.spotify.plan import RunCheckpoint, Unit, collection_failure
 from ingest.spotify.records import (
     Lineage,
     Listed,
@@ -22,7 +21,9 @@ from ingest.spotify.records import (
     track_metadata,
     track_row,
 )
-from ingest.spotify.retry import Rejected, Unavailable
+from ingest.spotify.retry import Rejected, RetryPolicy, Unavailable
+from moodcast.errors import BadInputError
+from moodcast.progress import Progress
 
 TRACKS_PER_STEP = 50  # named tracks per step: in development mode each one is a request of its own
 NOT_FETCHED = TrackFeatures(NO_VALUES, "missing", None)
@@ -143,23 +144,35 @@ def fetch_unit(unit: Unit, catalog: SpotifyCatalog, fetcher: FeatureFetcher, che
     step_number, cursor = resume.step, resume.cursor
     try:
         collection = open_collection(unit, catalog)
-        progress.start(describe(unit, collection), collection.total, cursor["listed"] if cursor else 0)
-        while True:
-            step = next_step(unit, collection, catalog, cursor)
-            tracks, rejects = step_rows(step.listed, fetcher)
-            checkpoint.save_step(unit.key, step_number, tracks, rejects, step.cursor)
-            progress.advance(len(step.listed), step.total)
-            step_number, cursor = step_number + 1, step.cursor
-            if cursor is None:
-                return
+        with progress.task(describe(unit, collection), collection.total, cursor["listed"] if cursor else 0) as advance:
+            while True:
+                step = next_step(unit, collection, catalog, cursor)
+                tracks, rejects = step_rows(step.listed, fetcher)
+                checkpoint.save_step(unit.key, step_number, tracks, rejects, step.cursor)
+                advance(len(step.listed), step.total)
+                step_number, cursor = step_number + 1, step.cursor
+                if cursor is None:
+                    return
     except (Rejected, Unavailable) as error:
         reason = collection_failure(unit.kind, unit.id, error)
         checkpoint.save_step(unit.key, step_number, [], [reject_row(reason, unit.uri, datetime.now(UTC))], None)
-    finally:
-        progress.finish()
 
 
 def describe(unit: Unit, collection: Collection) -> str:
     if unit.kind == "tracks":
         return "named tracks"
     return f"{unit.kind} {collection.name or unit.id}"
+
+
+def fetch_track(track_id: str, features_source: str, policy: RetryPolicy) -> tuple[dict, TrackFeatures | None]:
+    """One track's metadata and audio features (None: the provider refused the track), as a run would land them."""
+    catalog = connect(policy)
+    found, refused = catalog.tracks([track_id])
+    track = found.get(track_id)
+    if track is None:
+        why = refused.get(track_id, "not found")
+        raise BadInputError(f"Spotify has no track {track_id} ({why}): check the reference")
+    metadata = track_metadata(track)
+    fetcher = FeatureFetcher(features_source, catalog, ReccoBeats(policy))
+    features, _ = fetcher.fetch({track_id: metadata["duration_ms"]})
+    return metadata, features.get(track_id)

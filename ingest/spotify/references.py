@@ -3,13 +3,22 @@
 A reference is a 22-character base-62 ID, a `spotify:KIND:ID` URI or an
 `https://open.spotify.com/[intl-xx/]KIND/ID[?si=…]` URL. A bare ID says nothing about its kind,
 so the place it is written in decides (`--playlist ID`, a line of `--from-file`, a labels file).
+
+A labels file says which mood each playlist stands for, the way the article labelled its tracks.
+TOML, one key per mood, each a list of references (bare IDs are playlists)::
+
+    Calm = ["https://open.spotify.com/playlist/…", "spotify:playlist:…"]
+    Energetic = ["…"]
+
+See data/moods.example.toml.
 """
 
 import re
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from moodcast.contract import CLASSES
+from moodcast.contract import canonical_mood
 from moodcast.errors import BadInputError
 from moodcast.track_ids import reference_pattern
 
@@ -58,15 +67,6 @@ def parse_reference_of_kind(text: str, kind: str) -> Reference:
     return reference
 
 
-def canonical_mood(text: str) -> str:
-    """The contract's spelling of a mood, whatever the case it was written in."""
-    by_lower = {mood.lower(): mood for mood in CLASSES}
-    mood = by_lower.get(text.strip().lower())
-    if mood is None:
-        raise BadInputError(f"{text!r} is not a mood: expected one of {', '.join(CLASSES)}")
-    return mood
-
-
 def with_mood(references: list[Reference], mood: str | None) -> list[Reference]:
     return [Reference(reference.kind, reference.id, mood) for reference in references]
 
@@ -87,3 +87,29 @@ def read_reference_file(path: Path) -> tuple[list[Reference], list[LineReject]]:
         except BadInputError as error:
             rejects.append(LineReject(str(path), number, line, str(error)))
     return references, rejects
+
+
+def read_labels(path: Path) -> list[Reference]:
+    """The playlists a labels file names, each with its mood."""
+    try:
+        with path.open("rb") as stream:
+            document = tomllib.load(stream)
+    except OSError as error:
+        raise BadInputError(f"{path}: cannot read the labels file: {error}") from error
+    except tomllib.TOMLDecodeError as error:
+        raise BadInputError(f"{path}: not valid TOML: {error}") from error
+    references = []
+    for key, value in document.items():
+        try:
+            mood = canonical_mood(key)
+            if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+                raise BadInputError(f"expected a list of playlist references in quotes, got {value!r}")
+            references += [
+                Reference(reference.kind, reference.id, mood)
+                for reference in (parse_reference(item, "playlist") for item in value)
+            ]
+        except BadInputError as error:
+            raise BadInputError(f"{path}, key {key!r}: {error}") from error
+    if not references:
+        raise BadInputError(f"{path}: names no playlist; see data/moods.example.toml for the format")
+    return references

@@ -1,4 +1,4 @@
-"""The retry policy every Spotify and ReccoBeats request goes through.
+"""The retry policy every Spotify and ReccoBeats request goes through, and batches of IDs.
 
 spotipy gets plain requests sessions (see `client`), so every failure reaches this module with its
 status and headers, and moodcast alone decides what happens next:
@@ -6,13 +6,14 @@ status and headers, and moodcast alone decides what happens next:
 - 5xx, timeouts, refused or dropped connections: exponential backoff with jitter, a bounded number of times;
 - 401: fetch a new access token once, then try again;
 - 403: this app may not use the endpoint: `Unavailable`, never retried;
-- 400/404: this request (usually one ID) is wrong: `Rejected`, for the caller to record before carrying on.
+- 400/404: this request (usually one ID) is wrong: `Rejected`, for the caller to record before carrying on;
+  `fetch_splitting` halves a refused batch until each refused ID is alone.
 """
 
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -20,12 +21,12 @@ from typing import TypeVar
 import requests
 from spotipy.exceptions import SpotifyException, SpotifyOauthError
 
-from ingest.spotify.credentials import CLIENT_ID_VARIABLE, CLIENT_SECRET_VARIABLE
 from moodcast import settings
 from moodcast.errors import BadInputError, MoodcastError, ServiceUnavailableError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+CREDENTIAL_VARIABLES = f"{settings.SPOTIFY_CLIENT_ID_VARIABLE} and {settings.SPOTIFY_CLIENT_SECRET_VARIABLE}"
 
 # What a request can raise when the server fails or refuses it; anything else is a bug and propagates.
 REQUEST_ERRORS = (SpotifyException, SpotifyOauthError, requests.HTTPError, requests.Timeout, requests.ConnectionError)
@@ -123,13 +124,13 @@ class RetryPolicy:
         status = failure.status
         if failure.from_token_endpoint and status in (400, 401):
             raise BadInputError(
-                f"Spotify refused the app's credentials ({failure.describe()}): check {CLIENT_ID_VARIABLE} "
-                f"and {CLIENT_SECRET_VARIABLE} against your app at https://developer.spotify.com/dashboard."
+                f"Spotify refused the app's credentials ({failure.describe()}): check {CREDENTIAL_VARIABLES} "
+                "against your app at https://developer.spotify.com/dashboard."
             )
         if status == 401:
             raise BadInputError(
                 f"Spotify refused a freshly issued access token for {what} ({failure.message}): check that "
-                f"{CLIENT_ID_VARIABLE} and {CLIENT_SECRET_VARIABLE} belong to an app that is still active."
+                f"{CREDENTIAL_VARIABLES} belong to an app that is still active."
             )
         if status == 403:
             raise Unavailable(what, failure)
@@ -159,3 +160,26 @@ class RetryPolicy:
         """Exponential backoff with equal jitter: between half and all of the capped doubling delay."""
         delay = min(self.max_backoff_s, self.first_backoff_s * 2 ** (attempt - 1))
         return delay / 2 + self.jitter.uniform(0, delay / 2)
+
+
+def chunks(items: list[T], size: int) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def fetch_splitting(
+    fetch: Callable[[list[str]], dict[str, T | None]], ids: list[str]
+) -> tuple[dict[str, T | None], dict[str, str]]:
+    """`fetch(ids)`; when the server refuses the batch (400/404), halve it until each refused ID is alone.
+
+    Returns what was fetched (None where the server has nothing for an ID) and, per refused ID, the reason.
+    """
+    try:
+        return fetch(ids), {}
+    except Rejected as error:
+        if len(ids) == 1:
+            return {}, {ids[0]: error.failure.describe()}
+    half = len(ids) // 2
+    fetched, refused = fetch_splitting(fetch, ids[:half])
+    more_fetched, more_refused = fetch_splitting(fetch, ids[half:])
+    return fetched | more_fetched, refused | more_refused
