@@ -1,9 +1,9 @@
-"""The feature ranges ingest enforces and the ranges dbt tests are the same ranges."""
+"""The features, ranges and classes moodcast/contract.py defines are the ones dbt tests."""
 
 import yaml
 
 from moodcast import settings
-from moodcast.contract import FEATURE_RANGES, FEATURES, Range
+from moodcast.contract import CLASSES, FEATURE_RANGES, FEATURES, Range
 
 
 def dbt_vars() -> dict:
@@ -19,3 +19,7 @@ def test_dbt_tests_every_feature_on_the_range_ingest_enforces():
 def test_dbt_lists_the_contract_features_in_order():
     assert tuple(dbt_vars()["features"]) == FEATURES
 
+
+
+def test_dbt_accepts_the_contract_moods_in_order():
+    assert tuple(dbt_vars()["moods"]) == CLASSES
