@@ -18,7 +18,10 @@ import json
 import logging
 import shutil
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -33,9 +36,15 @@ STORAGE_VERSION = "v1.0.0"
 # dbt's source for the tables train and score write: dbt cannot persist a source's docs itself.
 STAGE_TABLES_SOURCE = "moodcast"
 
+T = TypeVar("T")
 
-def publish(connection: duckdb.DuckDBPyConnection) -> None:
-    """Publish the work database `connection` has open (read-write, as the only writer) to moods.duckdb."""
+
+def publish(connection: duckdb.DuckDBPyConnection, alongside: Callable[[], T] | None = None) -> T | None:
+    """Publish the work database `connection` has open (read-write, as the only writer) to moods.duckdb.
+
+    alongside: work that only reads the warehouse (on a cursor of its own), run while the file's bytes are copied,
+    once it is checkpointed: the copy waits on the disk, so the two overlap (at 10 M tracks score's Parquet export
+    took 3.9 s within the copy's 4.2 s). Returns what it returns."""
     started = time.monotonic()
     target = settings.database_path()
     describe_stage_tables(connection)
@@ -44,16 +53,22 @@ def publish(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute("checkpoint")
     if up_to_date(target):
         log.info("%s is up to date", target)
-        return
+        return alongside() if alongside else None
     (work, tags), = connection.execute(
         "select database_name, tags from duckdb_databases() where database_name = current_database()").fetchall()
-    with replacing(target) as temporary:
-        temporary.with_name(temporary.name + ".wal").unlink(missing_ok=True)  # of a publication killed half-way
-        if tags.get("storage_version") == f"{STORAGE_VERSION}+":
-            shutil.copyfile(settings.work_database_path(), temporary)
-        else:
-            convert(connection, work, temporary)
-    log.info("published %s (%.0f MB) in %.1f s", target, target.stat().st_size / 1e6, time.monotonic() - started)
+    byte_copy = tags.get("storage_version") == f"{STORAGE_VERSION}+"
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        meanwhile = pool.submit(alongside) if alongside and byte_copy else None  # a conversion uses the connection
+        with replacing(target) as temporary:
+            temporary.with_name(temporary.name + ".wal").unlink(missing_ok=True)  # of a publication killed half-way
+            if byte_copy:
+                shutil.copyfile(settings.work_database_path(), temporary)
+            else:
+                convert(connection, work, temporary)
+        log.info("published %s (%.0f MB) in %.1f s", target, target.stat().st_size / 1e6, time.monotonic() - started)
+    if meanwhile:
+        return meanwhile.result()
+    return alongside() if alongside else None
 
 
 def convert(connection: duckdb.DuckDBPyConnection, database: str, path: Path) -> None:

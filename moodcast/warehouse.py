@@ -42,10 +42,7 @@ def connect(read_only: bool = False, lock_timeout_s: float | None = None) -> duc
               "storage_compatibility_version": STORAGE_VERSION}
     for attempt, delay in enumerate(_retry_delays(timeout)):
         try:
-            connection = duckdb.connect(str(path), read_only=read_only, config=config)
-            # DuckDB prints its own progress bar on stdout, into cron mail; commands draw theirs from query_progress().
-            connection.execute("set enable_progress_bar_print = false")
-            return connection
+            return quiet(duckdb.connect(str(path), read_only=read_only, config=config))
         except duckdb.IOException as error:
             if "lock" not in str(error).lower():
                 raise
@@ -63,6 +60,17 @@ def connect(read_only: bool = False, lock_timeout_s: float | None = None) -> duc
                             path, timeout, settings.LOCK_TIMEOUT_VARIABLE, error)
             time.sleep(delay)
     raise AssertionError("unreachable: _retry_delays ends with None")
+
+
+def quiet(connection: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """DuckDB prints its own progress bar on stdout, into cron mail; commands draw theirs from query_progress()."""
+    connection.execute("set enable_progress_bar_print = false")
+    return connection
+
+
+def reader(connection: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A connection of its own to the database `connection` has open, for reading it from another thread."""
+    return quiet(connection.cursor())
 
 
 def adopt_earlier_warehouse() -> None:

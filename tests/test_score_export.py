@@ -1,12 +1,14 @@
 """The Parquet export: what BI tools read instead of holding the warehouse file."""
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import duckdb
 import sqlalchemy
 
 from moodcast import settings, warehouse
 from moodcast.model import registry
+from moodcast.publish import publish
 from score.catalog import score_catalog
 from score.export import EXPORTED_COLUMNS, export_predictions, predictions_export
 
@@ -63,3 +65,16 @@ def test_the_export_is_rewritten_when_the_predictions_change_and_only_then(train
         assert reader.execute(f"select distinct scored_at from read_parquet('{glob()}')").fetchall() == [
             (START + timedelta(hours=2),)
         ]
+
+
+def test_the_export_written_while_moods_duckdb_is_copied_holds_what_it_publishes(trained):
+    with warehouse.connect() as connection:
+        score_catalog(connection, registry.current(), START)
+        exported = publish(connection, alongside=partial(export_predictions, warehouse.reader(connection)))
+
+    with duckdb.connect(str(settings.database_path()), read_only=True) as reader:
+        published = reader.execute("select track_id, mood from predictions order by track_id").fetchall()
+        in_export = reader.execute(f"select track_id, mood from read_parquet('{glob()}') order by track_id").fetchall()
+    assert exported == predictions_export()
+    assert in_export == published
+    assert len(published) > 0

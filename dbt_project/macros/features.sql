@@ -11,3 +11,9 @@
         {{ feature }} is not null{{ ' and ' if not loop.last }}
     {%- endfor -%}
 {%- endmacro %}
+
+{#- What tells one sighting in int_track_observations from the others, within one query: DuckDB's rowid. A unit
+    test, whose inputs are not tables, overrides it with a column of its rows. -#}
+{% macro observation_key() -%}
+    rowid
+{%- endmacro %}
