@@ -53,6 +53,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -271,15 +272,22 @@ def main() -> None:
         return
     args = parse_args()
     tensorflow_env.configure()  # the same TensorFlow settings as train and score, before Keras is imported
+    measure_and_write(bench, args, "results")
+
+
+def measure_and_write(measure: Callable[[argparse.Namespace, Path], dict], args: argparse.Namespace,
+                      name: str) -> None:
+    """Run a bench in --home (else a temporary home, removed after), then print its figures and write them to
+    --output (else bench/<name>-<date>.json)."""
     started = time.monotonic()
     home = args.home.resolve() if args.home else Path(tempfile.mkdtemp(prefix="moodcast-bench-"))
     try:
-        figures = bench(args, home)
+        figures = measure(args, home)
     finally:
         if not args.home:
             shutil.rmtree(home, ignore_errors=True)
     figures["total_seconds"] = round(time.monotonic() - started, 1)
-    output = args.output or BENCH_DIR / f"results-{datetime.now(UTC):%Y-%m-%d}.json"
+    output = args.output or BENCH_DIR / f"{name}-{datetime.now(UTC):%Y-%m-%d}.json"
     output.write_text(json.dumps(figures, indent=2) + "\n")
     print(json.dumps(figures, indent=2))
     print(f"written to {output}")

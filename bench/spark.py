@@ -23,7 +23,6 @@ written to bench/spark-results-<date>.json.
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,12 +31,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.__main__ import SEED_CSV, SUMMARY, TRAINING, generate_catalog, run
+from bench.__main__ import SEED_CSV, SUMMARY, TRAINING, generate_catalog, measure_and_write, run
 from bench.reference import step
 from moodcast import settings
 from moodcast.contract import PROBABILITY_COLUMNS
 
-BENCH_DIR = Path(__file__).resolve().parent
 MASTERS = ("local[1]", "local[2]")
 TARGETS = {"scaling_efficiency": 0.8, "cpu_per_m_rows_ratio": 3.0}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -245,19 +243,7 @@ def bench(args: argparse.Namespace, home: Path) -> dict:
 
 
 def main(argv: list[str]) -> None:
-    args = parse_args(argv)
-    started = time.monotonic()
-    home = args.home.resolve() if args.home else Path(tempfile.mkdtemp(prefix="moodcast-bench-spark-"))
-    try:
-        figures = bench(args, home)
-    finally:
-        if not args.home:
-            shutil.rmtree(home, ignore_errors=True)
-    figures["total_seconds"] = round(time.monotonic() - started, 1)
-    output = args.output or BENCH_DIR / f"spark-results-{datetime.now(UTC):%Y-%m-%d}.json"
-    output.write_text(json.dumps(figures, indent=2) + "\n")
-    print(json.dumps(figures, indent=2))
-    print(f"written to {output}")
+    measure_and_write(bench, parse_args(argv), "spark-results")
 
 
 if __name__ == "__main__":  # the Spark application measure_spark starts: --app MASTER CATALOG OUT MODEL_DIR
