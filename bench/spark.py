@@ -8,7 +8,8 @@ Python workers) from /proc; peak RSS is the tree's, sampled. Figures:
 
   single_process         `python -m score --catalog`: wall and CPU seconds of the process, its own summary
   local[N]               session start, first and warm job (wall, CPU), rows/s warm, CPU-s per M rows warm
-  scaling_efficiency     rows/s warm at local[2] ÷ (2 × rows/s warm at local[1])
+  scaling_efficiency     rows/s warm at local[2] ÷ (2 × rows/s warm at local[1]), each pinned to as many
+                         cores as task slots (local[1]: one core for the JVM and its Python worker)
   startup_overhead_s     session start, and first job − warm job (local[2])
   cpu_per_m_rows_ratio   Spark's CPU-s per M rows (warm, local[2]) ÷ the single process's
   wall_ratio             Spark's warm job (local[2]) ÷ the single process's wall time
@@ -130,9 +131,13 @@ def spark_app(master: str, catalog: str, out: str, model_dir: str, breakdown: bo
     from moodcast.model import registry
     from score.spark import SparkRun, batch_scoring, exported, read_catalog, score_on_spark, session
 
+    # Pinned to as many cores as the master has task slots, which the JVM and the Python workers inherit: unpinned,
+    # the JVM reads and writes Parquet beside local[1]'s one Python task, and local[1] used 1.6 of 2 cores.
+    slots = int(master.removeprefix("local[").removesuffix("]"))
+    os.sched_setaffinity(0, range(slots))
     peak = PeakRss(os.getpid())
     clock = Clock()
-    figures = {"master": master}
+    figures = {"master": master, "cores": slots}
     spark = session(master)
     figures["session_start"] = clock.lap()
     model_version = registry.ModelVersion(Path(model_dir).name, Path(model_dir))
