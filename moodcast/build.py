@@ -71,11 +71,6 @@ def record_fingerprint(connection: duckdb.DuckDBPyConnection, fingerprint: str, 
                        [fingerprint, previous])
 
 
-def table_names(connection: duckdb.DuckDBPyConnection) -> set[str]:
-    return {row[0] for row in connection.execute(
-        "select table_name from duckdb_tables() where database_name = current_database()").fetchall()}
-
-
 def built_before_incremental(tables: set[str]) -> bool:
     """Whether the warehouse has marts but no record of the landed files they took in (int_landed_files): an
     earlier moodcast's, which an incremental build cannot update."""
@@ -100,7 +95,7 @@ def run_dbt(arguments: list[str], publish_after: bool = False) -> int:
         fingerprint = inputs_fingerprint() if whole else None
         # dbt opens the file itself and fails at once if another process holds it: wait for that here.
         with warehouse.connect() as connection:
-            tables = table_names(connection)
+            tables = warehouse.table_names(connection)
             previous = recorded_fingerprint(connection, tables)
             if fingerprint and FULL_REFRESH not in arguments and fingerprint == previous:
                 log.info("nothing landed and the dbt project is unchanged since the last build: nothing to build")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from moodcast import settings
+from moodcast import settings, warehouse
 from moodcast.atomic import replacing
 from moodcast.sql import sql_text
 
@@ -22,8 +22,7 @@ EVALUATION_TABLES = ("model_runs", "model_evaluations", "model_metrics", "model_
 
 def export_evaluation(connection: duckdb.DuckDBPyConnection) -> list[Path]:
     """Write the evaluation tables the warehouse has; return the paths written."""
-    present = {row[0] for row in connection.execute(
-        "select table_name from duckdb_tables() where database_name = current_database()").fetchall()}
+    present = warehouse.table_names(connection)
     written = []
     for table in (table for table in EVALUATION_TABLES if table in present):
         target = settings.exports_dir() / table / f"{table}.parquet"

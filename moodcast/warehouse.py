@@ -141,6 +141,12 @@ def exclusive(name: str, what: str, lock_timeout_s: float | None = None) -> Iter
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def table_names(connection: duckdb.DuckDBPyConnection) -> set[str]:
+    """The tables of the connection's database (not of any database attached beside it)."""
+    return {row[0] for row in connection.execute(
+        "select table_name from duckdb_tables() where database_name = current_database()").fetchall()}
+
+
 def require_table(connection: duckdb.DuckDBPyConnection, table: str, remedy: str) -> None:
     # fetchall, not fetchone: DuckDB 2 keeps a half-read result open and refuses the next query.
     found = connection.execute(

@@ -11,7 +11,8 @@ was partial, several builds, a catalog file scored in between, `--full-refresh`.
 
 import duckdb
 
-from moodcast.build import BUILD_INPUTS, table_names
+from moodcast.build import BUILD_INPUTS
+from moodcast.warehouse import table_names
 
 SCORED_BUILD = "scored_build"  # one row: the model version and the build whose track_features it last scored
 NOTHING = "select null::varchar as track_id where false"

@@ -23,6 +23,7 @@ from moodcast import settings
 from moodcast.atomic import replacing
 from moodcast.contract import CLASSES
 from moodcast.errors import BadInputError, NotReadyError
+from moodcast.warehouse import table_names
 from score.drift import PSI_MODERATE, PSI_SIGNIFICANT
 
 if TYPE_CHECKING:
@@ -57,12 +58,8 @@ def rows(connection: duckdb.DuckDBPyConnection, sql: str, parameters: list | Non
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def tables(connection: duckdb.DuckDBPyConnection) -> set[str]:
-    return {row[0] for row in connection.execute("select table_name from duckdb_tables()").fetchall()}
-
-
 def read_facts(connection: duckdb.DuckDBPyConnection, run_id: int | None) -> RunFacts:
-    present = tables(connection)
+    present = table_names(connection)
     if "scoring_runs" not in present:
         raise NotReadyError("there is no scoring run to report on yet: run `python -m score` first")
     if run_id is None:
