@@ -9,6 +9,7 @@ Extra arguments go to dbt, e.g. `python -m moodcast.build --select track_feature
 Builds are incremental (dbt_project/models/intermediate/_intermediate.yml): a build takes in the landed
 files that are new or changed since the last one; `--full-refresh` rebuilds everything from the landing zone.
 A build with nothing landed and the dbt project unchanged since the last one does not start dbt at all.
+A whole build leaves out dbt's unit tests, which check the models' SQL: `dbt test --select test_type:unit` runs them.
 A failing data test exits with EXIT_DATA_TEST_FAILED, naming the test and the rows it found.
 """
 
@@ -37,6 +38,7 @@ log = logging.getLogger("moodcast.build")
 BUILD_INPUTS = "build_inputs"
 FULL_REFRESH = "--full-refresh"
 WRITE_PROBE_BYTES = 1 << 20  # less free space than this, and dbt cannot even write its logs
+DBT_SOURCE_FOLDERS = ("models", "macros", "tests")  # dbt_project.yml's model-paths, macro-paths and test-paths
 
 
 def dbt_build(extra_args: list[str]) -> int:
@@ -53,7 +55,11 @@ def inputs_fingerprint() -> str:
     for path in sorted(settings.landing_dir().glob("*/*.parquet")):
         status = path.stat()
         digest.update(f"{path}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
-    for path in sorted(settings.DBT_PROJECT_DIR.rglob("*.[sy][qm][l]")):  # .sql and .yml
+    project = settings.DBT_PROJECT_DIR
+    # Not its target/ and logs/, which a `dbt build` run by hand in the folder writes.
+    sources = [*project.glob("*.yml"),
+               *(path for folder in DBT_SOURCE_FOLDERS for path in (project / folder).rglob("*"))]
+    for path in sorted(path for path in sources if path.is_file()):
         digest.update(f"{path}\0".encode() + path.read_bytes())
     return digest.hexdigest()
 
@@ -71,10 +77,14 @@ def record_fingerprint(connection: duckdb.DuckDBPyConnection, fingerprint: str, 
                        [fingerprint, previous])
 
 
-def built_before_incremental(tables: set[str]) -> bool:
-    """Whether the warehouse has marts but no record of the landed files they took in (int_landed_files): an
-    earlier moodcast's, which an incremental build cannot update."""
-    return "track_features" in tables and "int_landed_files" not in tables
+def built_before_incremental(connection: duckdb.DuckDBPyConnection, tables: set[str]) -> bool:
+    """Whether the warehouse has marts that an incremental build cannot update, an earlier moodcast's: with no
+    record of the landed files they took in (int_landed_files), or a track_features without the sighting each
+    track's features came from (source_name, source_row), which a build weighs new sightings against."""
+    if "track_features" not in tables:
+        return False
+    columns = {row[0] for row in connection.execute("select column_name from (describe track_features)").fetchall()}
+    return "int_landed_files" not in tables or not {"source_name", "source_row"} <= columns
 
 
 def run_dbt(arguments: list[str], publish_after: bool = False) -> int:
@@ -102,13 +112,18 @@ def run_dbt(arguments: list[str], publish_after: bool = False) -> int:
                 if publish_after:
                     publish(connection)
                 return 0
-            if arguments[0] == "build" and FULL_REFRESH not in arguments and built_before_incremental(tables):
+            if (arguments[0] == "build" and FULL_REFRESH not in arguments
+                    and built_before_incremental(connection, tables)):
                 log.info("the warehouse was built before builds were incremental: rebuilding it whole, this once")
                 arguments = [*arguments, FULL_REFRESH]
             if FULL_REFRESH in arguments:
                 previous = None  # every table rebuilt: int_changed_tracks tells this build from no other
             # Whatever dbt does from here, until it has succeeded, the warehouse is no recorded build's.
             connection.execute(f"drop table if exists {BUILD_INPUTS}")
+        if whole:
+            # Unit tests check the models' SQL, which changes only with moodcast itself: the test suite runs them
+            # (tests/test_dbt_build.py); in a nightly build each would be one more dbt node to start.
+            arguments = [*arguments, "--exclude-resource-type", "unit_test"]
         command[1:1] = arguments
         started = time.time()
         exit_code = build_exit_code(run_child(command, env=environment, cwd=settings.DBT_PROJECT_DIR), started)

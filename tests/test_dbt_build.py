@@ -8,10 +8,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+import yaml
 
 from ingest.files import ingest_file
 from moodcast import settings
-from moodcast.build import dbt_build
+from moodcast.build import dbt_build, run_dbt
 from moodcast.contract import FEATURES
 from moodcast.errors import EXIT_DATA_TEST_FAILED
 from moodcast.landing import FILE_TRACKS_SCHEMA, write_atomically
@@ -134,6 +135,18 @@ def test_a_reader_of_the_published_warehouse_does_not_hold_up_a_build(trained):
     with duckdb.connect(str(settings.database_path()), read_only=True) as reader:
         assert dbt_build([]) == 0
         assert reader.execute("select count(*) from track_features").fetchall() == [(SEED_TRACKS,)]
+
+
+def test_the_models_unit_tests_pass(trained, capfd):
+    """Nightly builds leave them out (moodcast.build): here is where they run."""
+    declared = sum(len(yaml.safe_load(path.read_text()).get("unit_tests", []))
+                   for path in (settings.DBT_PROJECT_DIR / "models").rglob("*.yml"))
+
+    exit_code = run_dbt(["test", "--select", "test_type:unit"])
+
+    assert exit_code == 0
+    assert declared >= 3
+    assert f"PASS={declared} WARN=0 ERROR=0" in capfd.readouterr().out
 
 
 def test_a_home_whose_path_has_a_quote_builds(tmp_path):

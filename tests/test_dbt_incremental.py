@@ -6,13 +6,17 @@ the seed and a catalog land; a drop with a changed track and a new one lands; th
 replaced by a version without one of its tracks and with another changed; then a full refresh.
 """
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
-from tests.conftest import SEED_CSV, SEED_TRACKS, run_ok
+from ingest.files import ingest_file
+from moodcast import settings
+from moodcast.build import FULL_REFRESH, dbt_build
+from tests.conftest import SEED_CSV, SEED_TRACKS, query, run_ok
 
 MARTS = ("track_features", "training_examples", "label_conflicts", "int_track_observations")
 SEED = pl.read_csv(SEED_CSV)
@@ -113,3 +117,22 @@ def test_a_full_refresh_gives_the_tables_the_incremental_builds_gave(night):
 
     for table in MARTS:
         assert states["full_refresh"][table] == states["replaced"][table], table
+
+
+def test_a_file_ingested_earlier_but_built_later_does_not_override_newer_features(tmp_path):
+    """A build weighs what it takes in against the features the warehouse has: the latest sighting wins, whichever
+    build takes it in (a file whose ingest started before another's, and finished after the build took that in)."""
+    later, earlier = datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 11, 30, tzinfo=UTC)
+    track = SEED["id"][0][::-1]
+    ingest_file(tracks(SEED.head(1), tmp_path / "newer.csv", 100.0), later)
+    assert dbt_build([]) == 0
+    ingest_file(tracks(SEED.head(1), tmp_path / "older.csv", 120.0), earlier)
+
+    assert dbt_build([]) == 0
+    incremental = query("select tempo, source_name from track_features where track_id = ?", track,
+                        database=settings.database_path())
+    assert dbt_build([FULL_REFRESH]) == 0
+
+    assert incremental == [(100.0, str(tmp_path / "newer.csv"))]
+    assert query("select tempo, source_name from track_features where track_id = ?", track,
+                 database=settings.database_path()) == incremental

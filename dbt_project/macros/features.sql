@@ -12,8 +12,9 @@
     {%- endfor -%}
 {%- endmacro %}
 
-{#- What tells one sighting in int_track_observations from the others, within one query: DuckDB's rowid. A unit
-    test, whose inputs are not tables, overrides it with a column of its rows. -#}
-{% macro observation_key() -%}
-    rowid
+{#- A sighting's columns, as track_features weighs them: the names, the features, and what orders sightings
+    (ingested_at, source_name, source_row) and where they came from. ingested_at: the column that holds it. -#}
+{% macro sighting_columns(ingested_at='ingested_at') -%}
+    track_id, track_name, artist_name, album_name, {{ feature_columns() }},
+    {{ ingested_at }} as ingested_at, source_name, source_row, landed_file
 {%- endmacro %}

@@ -1,13 +1,42 @@
--- Every sighting of a track's features (and label, if any), from every landed source: kept up to date file by
--- file. A build first forgets the rows of the files it takes out or in (int_landed_changes), in the same
--- transaction as it adds those it takes in, so a file's new version replaces the old one's rows exactly.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where landed_file in (select landed_file from "
-             ~ "{{ ref('int_landed_changes') }}){% endif %}"
-) }}
+-- Every sighting of a track's features (and label, if any) in the landing zone, as it is now: a view, so the
+-- landed Parquet is never copied into the warehouse. training_examples and label_conflicts read its labels;
+-- track_features reads it whole on a first build or `--full-refresh`, and otherwise only for the tracks whose
+-- features came from a file a build takes out.
+with file_tracks as (
+    select * from {{ ref('stg_landing__file_tracks') }}
+),
 
--- depends_on: {{ ref('int_landed_changes') }}
+-- Tracks without complete features stay: their labels count in label_conflicts; track_features leaves them out.
+spotify_tracks as (
+    select * from {{ ref('stg_landing__spotify_tracks') }}
+)
 
-select * from {{ ref('int_landed_observations') }}
+select
+    track_id,
+    track_name,
+    artist_name,
+    album_name,
+    {{ feature_columns() }},
+    mood,
+    'file' as source_kind,
+    source_file as source_name,
+    source_row,
+    ingested_at,
+    landed_file
+from file_tracks
+
+union all
+
+select
+    track_id,
+    track_name,
+    artist_name,
+    album_name,
+    {{ feature_columns() }},
+    mood,
+    'spotify' as source_kind,
+    'spotify:' || collection_type || ':' || collection_id as source_name,
+    collection_position as source_row,
+    ingested_at,
+    landed_file
+from spotify_tracks

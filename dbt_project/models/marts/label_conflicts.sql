@@ -1,4 +1,5 @@
 -- Tracks whose sources disagree on the mood: excluded from training_examples, listed here.
+-- depends_on: {{ ref('int_landed_observations') }} (where the labels taken in are tested: a failing test skips this)
 with labels as (
     select track_id, mood, source_name
     from {{ ref('int_track_observations') }}

@@ -1,27 +1,75 @@
--- The catalog to score: the latest complete features seen for each track. Incremental: a build recomputes the
--- tracks it may change (int_changed_tracks) from all their sightings, deleting their rows first in the same
--- transaction, so a track whose only file is replaced without it goes; `--full-refresh` computes them all.
+-- The catalog to score: the latest complete features seen for each track, with the sighting they came from.
+-- Incremental: "latest" is a maximum, so a build weighs only the sightings it takes in against the features the
+-- changed tracks (int_changed_tracks) have, which it sets aside and deletes first, in the same transaction. A
+-- track whose features came from a file the build takes out is weighed again from all its sightings left, and
+-- goes if none is left. A first build or `--full-refresh` weighs every sighting in the landing zone.
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where track_id in (select track_id from "
-             ~ "{{ ref('int_changed_tracks') }}){% endif %}"
+    pre_hook=[
+        "{% if is_incremental() %}create or replace temp table track_features__before as select * from {{ this }}"
+        ~ " where rowid in (select rowid from {{ this }}"
+        ~ " where track_id in (select track_id from {{ ref('int_changed_tracks') }})){% endif %}",
+        "{% if is_incremental() %}delete from {{ this }}"
+        ~ " where track_id in (select track_id from {{ ref('int_changed_tracks') }}){% endif %}",
+    ]
 ) }}
--- depends_on: {{ ref('int_changed_tracks') }}
+-- depends_on: {{ ref('int_changed_tracks') }}, {{ ref('int_landed_changes') }}, {{ ref('int_landed_observations') }}
+-- The changed tracks' rows are found on their ids alone and then read whole by rowid: a filter on every column of
+-- the table would read them all (at 10 M tracks, 100,000 changed: 0.4 s against 1.2 s).
 
-with observations as (
-    select *, {{ observation_key() }} as observation_key from {{ ref('int_track_observations') }}
-    {%- if is_incremental() %}
-    where track_id in (select track_id from {{ ref('int_changed_tracks') }})
-    {%- endif %}
+with
+{%- if is_incremental() %}
+taken_out as (
+    select landed_file from {{ ref('int_landed_changes') }} where change = 'removed'
 ),
 
--- Ranked on the sightings' keys alone, their rows read again after: the window sorts narrow rows, not whole
--- sightings with names and features (at 1 M tracks 1.5 s against 2.1 s).
-latest as (
-    select observation_key
-    from observations
+candidates as not materialized (
+    select {{ sighting_columns() }}
+    from {{ ref('int_landed_observations') }}
     where {{ has_all_features() }}
+
+    union all
+
+    select {{ sighting_columns(ingested_at='features_updated_at') }}
+    from track_features__before
+    where landed_file not in (select landed_file from taken_out)
+
+    union all
+
+    select {{ sighting_columns() }}
+    from {{ ref('int_track_observations') }}
+    where {{ has_all_features() }}
+        and track_id in (
+            select track_id from track_features__before where landed_file in (select landed_file from taken_out)
+        )
+),
+{%- else %}
+candidates as not materialized (
+    select {{ sighting_columns() }}
+    from {{ ref('int_track_observations') }}
+    where {{ has_all_features() }}
+),
+{%- endif %}
+
+-- Most tracks have one candidate: those are kept as they are, and only the others are ranked, a window over a
+-- few rows instead of a sort of the catalog (at 10 M tracks 15 s against 37 s). Counted on the ids' 64-bit
+-- hashes, which DuckDB aggregates far faster than strings; a collision only sends a track to the ranking.
+repeated as (
+    select hash(track_id) as track_key
+    from candidates
+    group by track_key
+    having count(*) > 1
+),
+
+latest as (
+    select * from candidates
+    where hash(track_id) not in (select track_key from repeated)
+
+    union all
+
+    select * from candidates
+    where hash(track_id) in (select track_key from repeated)
     qualify row_number() over (
         partition by track_id
         order by ingested_at desc, source_name desc, source_row desc
@@ -35,6 +83,7 @@ select
     album_name,
     {{ feature_columns() }},
     ingested_at as features_updated_at,
+    source_name,
+    source_row,
     landed_file
-from {{ ref('int_track_observations') }}
-where {{ observation_key() }} in (select observation_key from latest)
+from latest
