@@ -136,3 +136,23 @@ def test_a_file_ingested_earlier_but_built_later_does_not_override_newer_feature
     assert incremental == [(100.0, str(tmp_path / "newer.csv"))]
     assert query("select tempo, source_name from track_features where track_id = ?", track,
                  database=settings.database_path()) == incremental
+
+
+def test_a_build_that_changes_most_tracks_rebuilds_them_whole_as_a_full_refresh_would(tmp_path):
+    """The catalog's next version, most tracks with new features: track_features is rebuilt, not patched, and the
+    tracks the new file leaves out keep the features they have from elsewhere."""
+    run_ok("ingest", "files", str(SEED_CSV), home=settings.home())
+    assert dbt_build([]) == 0
+    retuned, kept = SEED.head(600), SEED.tail(SEED_TRACKS - 600)
+    retuned.drop("mood").with_columns(pl.lit(140.0).alias("tempo")).write_csv(tmp_path / "retuned.csv")
+    ingest_file(tmp_path / "retuned.csv", datetime.now(UTC))
+
+    assert dbt_build([]) == 0
+    incremental = query("select * from track_features order by track_id", database=settings.database_path())
+    tempo = dict(query("select track_id, tempo from track_features", database=settings.database_path()))
+    assert dbt_build([FULL_REFRESH]) == 0
+
+    assert len(incremental) == SEED_TRACKS
+    assert {tempo[track] for track in retuned["id"]} == {140.0}
+    assert [tempo[track] for track in kept["id"]] == kept["tempo"].to_list()
+    assert query("select * from track_features order by track_id", database=settings.database_path()) == incremental
