@@ -8,8 +8,8 @@ a model quickly, then run the nightly stages on the catalog (below) and measure:
   seconds, rows_per_s   `python -m score` on the whole catalog, as its last line reports them: planning,
                         computing and writing `predictions`, commit included; not the process start-up
                         and model loading (process_seconds) nor the Parquet export (export_seconds) nor
-                        publishing moods.duckdb for readers (publish_seconds, published_mb: the whole
-                        warehouse copied into the snapshot)
+                        publishing moods.duckdb for readers (publish_seconds; published_mb: the snapshot's
+                        size; publish_written_mb: what the publish wrote, the blocks that differed)
   floor_seconds         DuckDB writing a prediction-shaped table (track_id, the track's and artist's names,
                         a mood, four probabilities)
                         from the same track_features with the same settings and the same column
@@ -75,7 +75,7 @@ DELTA_SHARE = 0.01  # a nightly drop: 1 % of the catalog, half new tracks and ha
 SUMMARY = re.compile(r"scored ([\d,]+) tracks, skipped ([\d,]+) unchanged.* in ([\d.]+) s \(([\d,]+) rows/s\) "
                      r"with model (\S+) \((.+)\)$")
 EXPORTED = re.compile(r"published \S+ in ([\d.]+) s")
-PUBLISHED = re.compile(r"published \S+/moods\.duckdb \(([\d.]+) MB\) in ([\d.]+) s")
+PUBLISHED = re.compile(r"published \S+/moods\.duckdb \(([\d.]+) MB, ([\d.]+) MB written\) in ([\d.]+) s")
 
 
 def parse_args() -> argparse.Namespace:
@@ -127,8 +127,9 @@ def scoring_figures(output: str, floor: float, process_seconds: float, peak_rss_
         "peak_rss_mb": peak_rss_mb,
         "process_seconds": round(process_seconds, 1),
         "export_seconds": float(EXPORTED.search(output).group(1)),
-        "publish_seconds": float(PUBLISHED.search(output).group(2)),
+        "publish_seconds": float(PUBLISHED.search(output).group(3)),
         "published_mb": float(PUBLISHED.search(output).group(1)),
+        "publish_written_mb": float(PUBLISHED.search(output).group(2)),
         "engine": engine,
         "model_version": version,
     }

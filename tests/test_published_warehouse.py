@@ -2,7 +2,10 @@
 described (comments, dbt docs), with names on predictions and the evaluation tables exported as Parquet."""
 
 import json
+import random
 import shutil
+import subprocess
+import sys
 
 import duckdb
 import polars as pl
@@ -12,6 +15,7 @@ import sqlalchemy
 from moodcast import settings, warehouse
 from moodcast.exports import EVALUATION_TABLES
 from moodcast.model import registry
+from moodcast.publish import PATCH_BLOCK_BYTES, PREVIOUS, copy_by_patching
 from score.export import EXPORTED_COLUMNS
 from tests.conftest import SEED_CSV, SEED_TRACKS, query, run_ok
 from tests.old_duckdb import SERIES, python_with, read_with
@@ -130,3 +134,56 @@ def test_a_work_file_in_duckdb_2_format_is_published_in_the_format_readers_open(
         assert reader.execute("select tags['storage_version'] from duckdb_databases() "
                               "where database_name = current_database()").fetchall() == [("v1.0.0+",)]
         assert reader.execute("select note from notes").fetchall() == [(1,)]
+
+
+def blocks(*changed: int, count: int = 10) -> bytes:
+    """count blocks of random bytes, those numbered in `changed` drawn differently."""
+    drawn = random.Random(0).randbytes(count * PATCH_BLOCK_BYTES)
+    return b"".join(bytes([block]) * PATCH_BLOCK_BYTES if block in changed
+                    else drawn[block * PATCH_BLOCK_BYTES:(block + 1) * PATCH_BLOCK_BYTES] for block in range(count))
+
+
+def test_publishing_patches_the_previous_snapshot_writing_only_the_blocks_that_differ(tmp_path):
+    work, target = tmp_path / "work" / "moods.duckdb", tmp_path / "moods.duckdb"
+    work.parent.mkdir()
+    published = []
+    for content in (blocks(), blocks(3), blocks(3, 7), blocks(3, 7, count=8)):
+        work.write_bytes(content)
+        published.append((copy_by_patching(work, target), target.read_bytes() == content))
+
+    # The first two have no snapshot to patch; the third patches the first (blocks 3 and 7 differ), the fourth the
+    # second (block 7 differs, and the file is two blocks shorter).
+    assert published == [(10 * PATCH_BLOCK_BYTES, True), (10 * PATCH_BLOCK_BYTES, True),
+                         (2 * PATCH_BLOCK_BYTES, True), (PATCH_BLOCK_BYTES, True)]
+    assert (work.parent / PREVIOUS).read_bytes() == blocks(3, 7)
+
+
+# Opens moods.duckdb read-only and reads table `first`; when told, reads table `second`, which it has not read yet.
+SNAPSHOT_HOLDER = """
+import sys, duckdb
+connection = duckdb.connect(sys.argv[1], read_only=True)
+print(connection.execute("select max(stage) from first").fetchall()[0][0], flush=True)
+sys.stdin.readline()
+print(connection.execute("select max(stage), sum(value) from second").fetchall()[0], flush=True)
+"""
+# A stage's rows: a value that differs from stage to stage in every row, so that every data block differs.
+STAGE_ROWS = "select {stage} as stage, hash(range * {stage}) % 1000 as value from range(200000)"
+
+
+def test_a_snapshot_a_reader_still_has_open_is_never_patched():
+    def stage(number: int) -> None:
+        with warehouse.updating("test") as connection:
+            for table in ("first", "second"):
+                connection.execute(f"create or replace table {table} as {STAGE_ROWS.format(stage=number)}")
+
+    stage(1)
+    holder = subprocess.Popen([sys.executable, "-c", SNAPSHOT_HOLDER, str(settings.database_path())],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    held = [holder.stdout.readline().strip()]
+    stage(2)  # the held snapshot is now the previous one, which the next publish would patch
+    stage(3)
+    held.append(holder.communicate("\n", timeout=60)[0].strip())
+
+    (first_stage,), = duckdb.sql(f"select sum(value) from ({STAGE_ROWS.format(stage=1)})").fetchall()
+    assert held == ["1", f"(1, {first_stage})"]
+    assert query("select max(stage) from second") == [(3,)]
