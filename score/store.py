@@ -98,10 +98,11 @@ def store(connection: duckdb.DuckDBPyConnection, plan: "Plan", scorer: BatchEngi
         if plan.replace:
             connection.execute(table_ddl("track_predictions", PREDICTION_COLUMN_TYPES))
         else:
-            connection.execute(
-                f"delete from track_predictions where track_id in (select track_id from {plan.planned}) "
-                f"or ({plan.gone})"
-            )
+            # Two statements: one deleting either kind of row scans the whole table for each (1.5 s against 0.6 s at
+            # 10 M predictions, 100,000 changed tracks).
+            connection.execute(f"delete from track_predictions where track_id in (select track_id from {plan.planned})")
+            if plan.gone:
+                connection.execute(f"delete from track_predictions where {plan.gone}")
         connection.execute(table_ddl("scoring_runs", RUN_COLUMN_TYPES, replace=False))
         connection.execute(PREDICTIONS_VIEW)
         (run_id,), = connection.execute("select coalesce(max(run_id), 0) + 1 from scoring_runs").fetchall()
