@@ -13,6 +13,7 @@ only: the cheap yes/no checks run on every row, built from the same conditions a
 import hashlib
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -105,16 +106,28 @@ def land(batches: Iterator[tuple[pl.DataFrame, pl.DataFrame]], tracks_path: Path
     accepted = rejected = 0
     examples: list[str] = []
     # The rejects are published first, as the inner block ends: the tracks file is what marks the file as landed.
+    # Each batch is written in a thread of its own while the next one is read and checked, and never more than
+    # one batch waits for the writer, so memory stays bounded however fast the reading.
     with (
         parquet_batches(tracks_path, FILE_TRACKS_SCHEMA.with_metadata(metadata)) as write_tracks,
         parquet_batches(rejects_path, FILE_REJECTS_SCHEMA.with_metadata(metadata)) as write_rejects,
+        ThreadPoolExecutor(1, thread_name_prefix="ingest-write") as writer,
     ):
+        def write(good: pl.DataFrame, bad: pl.DataFrame) -> None:
+            write_tracks(good)
+            write_rejects(bad)
+
+        writing: Future | None = None
         for good, bad in batches:
-            write_tracks(good.select("track_id", "track_name", "artist_name", "album_name", *FEATURES, "mood",
-                                     *lineage))
-            write_rejects(bad.select("track_reference", "reason", "raw_record", *lineage))
+            landed = (good.select("track_id", "track_name", "artist_name", "album_name", *FEATURES, "mood", *lineage),
+                      bad.select("track_reference", "reason", "raw_record", *lineage))
+            if writing:
+                writing.result()
+            writing = writer.submit(write, *landed)
             accepted, rejected = accepted + good.height, rejected + bad.height
             examples += [f"row {row}: {why}" for row, why in bad.select("source_row", "reason").head(5).iter_rows()]
+        if writing:
+            writing.result()
     return accepted, rejected, examples
 
 
@@ -212,16 +225,39 @@ def checked_batches(
     if it cannot be read, or RaggedRows if a CSV file's only damage is rows with too many fields."""
     schema = table.collect_schema()
     original_columns = [c for c in schema.names() if c != "source_row"]
-    if READERS[path.suffix.lower()] == "CSV":  # a blank line is no row
+    csv = READERS[path.suffix.lower()] == "CSV"
+    if csv:  # a blank line is no row
         table = table.filter(~pl.all_horizontal(pl.col(original_columns).is_null()))
-    checked = with_checks(table, columns, mapping)
     try:
-        for batch in checked.collect_batches(chunk_size=BATCH_ROWS, engine="streaming"):
+        for batch in checked_stream(table, columns, mapping, path):
             yield accepted_rows(batch), rejected_rows(batch, original_columns, columns, mapping)
     except pl.exceptions.PolarsError as error:
-        if READERS[path.suffix.lower()] == "CSV":
+        if csv:
             raise diagnose(path, error) from error
         raise BadInputError(f"{path}: could not be read as a Parquet table: {error}") from error
+    except (pa.ArrowException, OSError) as error:  # pyarrow reads a Parquet file (checked_stream)
+        if csv:
+            raise
+        raise BadInputError(f"{path}: could not be read as a Parquet table: {error}") from error
+
+
+def checked_stream(table: pl.LazyFrame, columns: dict[str, str], mapping: ColumnMapping,
+                   path: Path) -> Iterator[pl.DataFrame]:
+    """with_checks' batches of the table (with `source_row`), of about BATCH_ROWS rows.
+
+    A Parquet file (scan_table's table) is read by pyarrow, a row group at a time, and each batch is checked only
+    when it is asked for: Polars' streaming engine with collect_batches does not wait for its caller, so while
+    ingest wrote one batch (zstd, the slow part) it read and checked on, queueing the batches after it, and at
+    10 M rows the process peaked over 1.5 GB. A CSV file (and a table in memory) goes through that engine."""
+    if READERS[path.suffix.lower()] != "Parquet":
+        yield from with_checks(table, columns, mapping).collect_batches(chunk_size=BATCH_ROWS, engine="streaming")
+        return
+    start = 1
+    for record_batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
+        raw = pl.from_arrow(record_batch).with_row_index("source_row", offset=start)
+        start += raw.height
+        yield with_checks(raw.with_columns(pl.col("source_row").cast(pl.Int64)).lazy(), columns, mapping).collect(
+            engine="streaming")
 
 
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
