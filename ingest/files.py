@@ -12,7 +12,7 @@ only: the cheap yes/no checks run on every row, built from the same conditions a
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -59,6 +59,9 @@ BATCH_ROWS = 500_000  # rows per landed batch: large enough for speed, small eno
 # Column types whose values are used as they are; a Float32 column goes through text like a CSV, so
 # 0.1f lands as 0.1 (its text), not as 0.10000000149011612.
 NUMERIC_AS_IS = (pl.Float64, pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
+# Bytes of CSV read and parsed at a time (whole records, cut as Polars cuts them: csv_blocks): about 300 k
+# rows of the bench's catalog, so a CSV batch weighs about what a Parquet one (BATCH_ROWS) does.
+CSV_BLOCK_BYTES = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -205,7 +208,7 @@ class CheckedFile:
         it meets that row, so consume may be called a second time, from the start, on a reading that rejects
         those rows: it must begin afresh each time (write to a new file, count from zero)."""
         try:
-            return consume(checked_batches(self.table, self.columns, self.mapping, self.path))
+            return consume(checked_batches(file_batches(self.path), self.columns, self.mapping, self.path))
         except RaggedRows:
             return consume(ragged_checked_batches(self.path, self.header, self.columns, self.mapping))
 
@@ -218,46 +221,91 @@ def open_checked(path: Path, mapping: ColumnMapping = NO_MAPPING) -> CheckedFile
 
 
 def checked_batches(
-    table: pl.LazyFrame, columns: dict[str, str], mapping: ColumnMapping, path: Path
+    batches: Iterable[pl.DataFrame], columns: dict[str, str], mapping: ColumnMapping, path: Path
 ) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
-    """(accepted, rejected) batches: accepted rows parsed as check_rows parses them, rejected ones with
-    check_rows' reason and raw record. Raises BadInputError, naming the file (and for a CSV file the line),
-    if it cannot be read, or RaggedRows if a CSV file's only damage is rows with too many fields."""
-    schema = table.collect_schema()
-    original_columns = [c for c in schema.names() if c != "source_row"]
+    """(accepted, rejected) batches of the file's batches (file_batches): accepted rows parsed as check_rows parses
+    them, rejected ones with check_rows' reason and raw record. Raises BadInputError, naming the file (and for a
+    CSV file the line), if it cannot be read, or RaggedRows if a CSV file's only damage is rows with too many
+    fields."""
     csv = READERS[path.suffix.lower()] == "CSV"
-    if csv:  # a blank line is no row
-        table = table.filter(~pl.all_horizontal(pl.col(original_columns).is_null()))
     try:
-        for batch in checked_stream(table, columns, mapping, path):
+        for raw in batches:
+            original_columns = [c for c in raw.columns if c != "source_row"]
+            if csv:  # a blank line is no row
+                raw = raw.filter(~pl.all_horizontal(pl.col(original_columns).is_null()))
+            batch = with_checks(raw.lazy(), columns, mapping).collect(engine="streaming")
             yield accepted_rows(batch), rejected_rows(batch, original_columns, columns, mapping)
     except pl.exceptions.PolarsError as error:
         if csv:
             raise diagnose(path, error) from error
         raise BadInputError(f"{path}: could not be read as a Parquet table: {error}") from error
-    except (pa.ArrowException, OSError) as error:  # pyarrow reads a Parquet file (checked_stream)
+    except (pa.ArrowException, OSError) as error:  # pyarrow reads a Parquet file (file_batches)
         if csv:
             raise
         raise BadInputError(f"{path}: could not be read as a Parquet table: {error}") from error
 
 
-def checked_stream(table: pl.LazyFrame, columns: dict[str, str], mapping: ColumnMapping,
-                   path: Path) -> Iterator[pl.DataFrame]:
-    """with_checks' batches of the table (with `source_row`), of about BATCH_ROWS rows.
+def file_batches(path: Path) -> Iterator[pl.DataFrame]:
+    """The file's rows with a 1-based `source_row`, as scan_table reads them, a batch at a time, each read only
+    when it is asked for: a Parquet file BATCH_ROWS rows at a time (pyarrow), a CSV file CSV_BLOCK_BYTES of whole
+    records at a time (Polars).
 
-    A Parquet file (scan_table's table) is read by pyarrow, a row group at a time, and each batch is checked only
-    when it is asked for: Polars' streaming engine with collect_batches does not wait for its caller, so while
-    ingest wrote one batch (zstd, the slow part) it read and checked on, queueing the batches after it, and at
-    10 M rows the process peaked over 1.5 GB. A CSV file (and a table in memory) goes through that engine."""
-    if READERS[path.suffix.lower()] != "Parquet":
-        yield from with_checks(table, columns, mapping).collect_batches(chunk_size=BATCH_ROWS, engine="streaming")
-        return
+    Not Polars' streaming engine (collect_batches): it does not wait for its caller, so while ingest wrote a batch
+    (zstd, the slow part) it read and checked on, queueing the batches after it. At 10 M rows (Parquet) the
+    process peaked over 1.5 GB, and for CSV its memory grew with the file."""
     start = 1
-    for record_batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
-        raw = pl.from_arrow(record_batch).with_row_index("source_row", offset=start)
-        start += raw.height
-        yield with_checks(raw.with_columns(pl.col("source_row").cast(pl.Int64)).lazy(), columns, mapping).collect(
-            engine="streaming")
+    if READERS[path.suffix.lower()] == "Parquet":
+        batches: Iterator[pl.DataFrame] = (pl.from_arrow(batch) for batch in
+                                           pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS))
+    else:
+        # Each block with the header line before it: the header alone says how many columns there are, and
+        # names them as scan_csv does.
+        batches = (pl.read_csv(header + records, infer_schema=False) for header, records in csv_blocks(path))
+    for batch in batches:
+        yield batch.with_row_index("source_row", offset=start).with_columns(pl.col("source_row").cast(pl.Int64))
+        start += batch.height
+
+
+def csv_blocks(path: Path) -> Iterator[tuple[bytes, bytes]]:
+    """(the header line, whole records of about CSV_BLOCK_BYTES): a CSV file cut after newlines outside quotes (an
+    even number of quote characters before them), as Polars' CSV reader cuts it into lines. A quote never closed
+    leaves the rest of the file as one block, which Polars then refuses."""
+    header: bytes | None = None
+    rest = b""
+    with path.open("rb") as stream:
+        while data := stream.read(CSV_BLOCK_BYTES):
+            block = rest + data
+            if header is None:
+                if (cut := first_record_end(block)) is None:
+                    rest = block
+                    continue
+                header, block = block[:cut], block[cut:]
+            cut = last_record_end(block)
+            if cut:
+                yield header, block[:cut]
+            rest = block[cut or 0:]
+    if header is not None and rest:
+        yield header, rest
+
+
+def first_record_end(block: bytes) -> int | None:
+    """Just after the block's first newline outside quotes; None if it has none."""
+    quotes = position = 0
+    while (newline := block.find(b"\n", position)) >= 0:
+        quotes += block.count(b'"', position, newline)
+        if quotes % 2 == 0:
+            return newline + 1
+        position = newline + 1
+    return None
+
+
+def last_record_end(block: bytes) -> int | None:
+    """Just after the block's last newline outside quotes; None if it has none."""
+    quotes, newline = block.count(b'"'), len(block)
+    while (newline := block.rfind(b"\n", 0, newline)) >= 0:
+        if (quotes - block.count(b'"', newline)) % 2 == 0:
+            return newline + 1
+    return None
 
 
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
@@ -295,7 +343,7 @@ def ragged_checked_batches(
 ) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
     """checked_batches for a CSV file with rows of too many fields (RaggedRows): those rows rejected too."""
     for text, ragged in text_batches(path, header, columns["track_id"]):
-        for good, bad in checked_batches(text.lazy(), columns, mapping, path):
+        for good, bad in checked_batches([text], columns, mapping, path):
             yield good, pl.concat([bad.select(ragged.columns), ragged])
 
 
