@@ -37,6 +37,9 @@ The nightly run as cron runs it, each stage a process of its own (`ingest files`
                         the same stages on top of the full run, for a drop of 1 % of the catalog (half new tracks,
                         half known tracks with changed features); delta_ratio = delta / pipeline; per stage in delta
   noop_seconds          the same stages again with nothing new (the drop ingested again); per stage in noop
+  ingest_csv_seconds, ingest_csv_peak_rss_mb
+                        `ingest files` on the catalog's first 1 M and 3 M tracks written as CSV (each in a home
+                        of its own), by rows: whether the CSV reader's memory grows with the file
 
 and write them to bench/results-<date>.json. Then the same again, from scratch, for the article's
 network (`article_model`), the smaller network the speed targets were first set for.
@@ -58,7 +61,7 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.catalog import SEED_CSV, drop, generate_catalog
+from bench.catalog import SEED_CSV, catalog_csv, drop, generate_catalog
 from bench.drift import drift_cost
 from bench.floors import floor_seconds, pipeline_floor
 from bench.reference import measure_reference, step
@@ -72,6 +75,7 @@ TARGETS = {"rows_per_s": 2_000_000, "ratio": 2.0, "peak_rss_mb": 1500, "argmax_a
            "max_abs_prob_diff": 1e-5}
 PIPELINE_TARGETS = {"pipeline_ratio": 3.0, "delta_ratio": 0.10, "noop_share": 0.05, "stage_peak_rss_mb": 1500}
 DELTA_SHARE = 0.01  # a nightly drop: 1 % of the catalog, half new tracks and half changed ones
+CSV_INGEST_ROWS = (1_000_000, 3_000_000)  # the CSV catalogs ingested: two sizes, to see memory against size
 SUMMARY = re.compile(r"scored ([\d,]+) tracks, skipped ([\d,]+) unchanged.* in ([\d.]+) s \(([\d,]+) rows/s\) "
                      r"with model (\S+) \((.+)\)$")
 EXPORTED = re.compile(r"published \S+ in ([\d.]+) s")
@@ -193,6 +197,22 @@ def nightly(home: Path, *files: Path) -> tuple[dict, str]:
             "export_seconds": float(exported.group(1)) if exported else 0.0, "stage_peak_rss_mb": peaks}, output
 
 
+def csv_ingest(home: Path, catalog: Path, rows: int) -> dict:
+    """`ingest files` on the catalog's first CSV_INGEST_ROWS tracks (at most `rows`) as CSV, each in a home of its
+    own: seconds and peak RSS by rows."""
+    figures: dict = {"ingest_csv_seconds": {}, "ingest_csv_peak_rss_mb": {}}
+    for size in sorted({min(size, rows) for size in CSV_INGEST_ROWS}):
+        step(f"ingesting the catalog's first {size:,} tracks as CSV")
+        scratch = home / f"csv-ingest-{size}"
+        scratch.mkdir()
+        path = in_process_of_its_own(catalog_csv, catalog, scratch / "catalog.csv", size)
+        seconds, _, peak_rss_mb = run("ingest", "files", str(path), home=scratch)
+        figures["ingest_csv_seconds"][str(size)] = round(seconds, 2)
+        figures["ingest_csv_peak_rss_mb"][str(size)] = peak_rss_mb
+        shutil.rmtree(scratch)
+    return figures
+
+
 def pipeline_targets_met(figures: dict) -> dict:
     return {
         "pipeline_ratio": figures["pipeline_ratio"] <= PIPELINE_TARGETS["pipeline_ratio"],
@@ -216,6 +236,7 @@ def bench(args: argparse.Namespace, home: Path) -> dict:
     figures["pipeline_floor_seconds"] = round(in_process_of_its_own(pipeline_floor, catalog), 2)
     delta_rows = figures["delta_rows"] = max(2, round(args.rows * DELTA_SHARE))
     dropped = in_process_of_its_own(drop, home, catalog, delta_rows, args.seed)
+    figures |= csv_ingest(home, catalog, args.rows)
     step("ingesting the seed (labels) and training, so that the nightly run has a model")
     run("ingest", "files", str(SEED_CSV), home=home)
     run("moodcast.build", home=home)

@@ -57,3 +57,9 @@ def drop(home: Path, catalog: Path, rows: int, seed: int) -> Path:
     picked = np.random.default_rng(seed + 1).choice(len(ids), min(changed, len(ids)), replace=False)
     generate_catalog(path, rows, seed + 2, known_ids=ids.take(pa.array(np.sort(picked))).combine_chunks())
     return path
+
+
+def catalog_csv(catalog: Path, path: Path, rows: int) -> Path:
+    """The catalog's first rows written as CSV (what a user's export looks like), for the CSV ingest's figures."""
+    pl.scan_parquet(catalog).head(rows).sink_csv(path)
+    return path

@@ -12,7 +12,8 @@ only: the cheap yes/no checks run on every row, built from the same conditions a
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,6 +59,9 @@ BATCH_ROWS = 500_000  # rows per landed batch: large enough for speed, small eno
 # Column types whose values are used as they are; a Float32 column goes through text like a CSV, so
 # 0.1f lands as 0.1 (its text), not as 0.10000000149011612.
 NUMERIC_AS_IS = (pl.Float64, pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
+# Bytes of CSV read and parsed at a time (whole records, cut as Polars cuts them: csv_blocks): about 80 k rows
+# of the bench's catalog. Ingesting 1 M or 4 M of them peaked at about 0.6 GB with 16 MiB, 0.9-1.1 GB with 64 MiB.
+CSV_BLOCK_BYTES = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -105,16 +109,28 @@ def land(batches: Iterator[tuple[pl.DataFrame, pl.DataFrame]], tracks_path: Path
     accepted = rejected = 0
     examples: list[str] = []
     # The rejects are published first, as the inner block ends: the tracks file is what marks the file as landed.
+    # Each batch is written in a thread of its own while the next one is read and checked, and never more than
+    # one batch waits for the writer, so memory stays bounded however fast the reading.
     with (
         parquet_batches(tracks_path, FILE_TRACKS_SCHEMA.with_metadata(metadata)) as write_tracks,
         parquet_batches(rejects_path, FILE_REJECTS_SCHEMA.with_metadata(metadata)) as write_rejects,
+        ThreadPoolExecutor(1, thread_name_prefix="ingest-write") as writer,
     ):
+        def write(good: pl.DataFrame, bad: pl.DataFrame) -> None:
+            write_tracks(good)
+            write_rejects(bad)
+
+        writing: Future | None = None
         for good, bad in batches:
-            write_tracks(good.select("track_id", "track_name", "artist_name", "album_name", *FEATURES, "mood",
-                                     *lineage))
-            write_rejects(bad.select("track_reference", "reason", "raw_record", *lineage))
+            landed = (good.select("track_id", "track_name", "artist_name", "album_name", *FEATURES, "mood", *lineage),
+                      bad.select("track_reference", "reason", "raw_record", *lineage))
+            if writing:
+                writing.result()
+            writing = writer.submit(write, *landed)
             accepted, rejected = accepted + good.height, rejected + bad.height
             examples += [f"row {row}: {why}" for row, why in bad.select("source_row", "reason").head(5).iter_rows()]
+        if writing:
+            writing.result()
     return accepted, rejected, examples
 
 
@@ -192,7 +208,7 @@ class CheckedFile:
         it meets that row, so consume may be called a second time, from the start, on a reading that rejects
         those rows: it must begin afresh each time (write to a new file, count from zero)."""
         try:
-            return consume(checked_batches(self.table, self.columns, self.mapping, self.path))
+            return consume(checked_batches(file_batches(self.path), self.columns, self.mapping, self.path))
         except RaggedRows:
             return consume(ragged_checked_batches(self.path, self.header, self.columns, self.mapping))
 
@@ -205,23 +221,91 @@ def open_checked(path: Path, mapping: ColumnMapping = NO_MAPPING) -> CheckedFile
 
 
 def checked_batches(
-    table: pl.LazyFrame, columns: dict[str, str], mapping: ColumnMapping, path: Path
+    batches: Iterable[pl.DataFrame], columns: dict[str, str], mapping: ColumnMapping, path: Path
 ) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
-    """(accepted, rejected) batches: accepted rows parsed as check_rows parses them, rejected ones with
-    check_rows' reason and raw record. Raises BadInputError, naming the file (and for a CSV file the line),
-    if it cannot be read, or RaggedRows if a CSV file's only damage is rows with too many fields."""
-    schema = table.collect_schema()
-    original_columns = [c for c in schema.names() if c != "source_row"]
-    if READERS[path.suffix.lower()] == "CSV":  # a blank line is no row
-        table = table.filter(~pl.all_horizontal(pl.col(original_columns).is_null()))
-    checked = with_checks(table, columns, mapping)
+    """(accepted, rejected) batches of the file's batches (file_batches): accepted rows parsed as check_rows parses
+    them, rejected ones with check_rows' reason and raw record. Raises BadInputError, naming the file (and for a
+    CSV file the line), if it cannot be read, or RaggedRows if a CSV file's only damage is rows with too many
+    fields."""
+    csv = READERS[path.suffix.lower()] == "CSV"
     try:
-        for batch in checked.collect_batches(chunk_size=BATCH_ROWS, engine="streaming"):
+        for raw in batches:
+            original_columns = [c for c in raw.columns if c != "source_row"]
+            if csv:  # a blank line is no row
+                raw = raw.filter(~pl.all_horizontal(pl.col(original_columns).is_null()))
+            batch = with_checks(raw.lazy(), columns, mapping).collect(engine="streaming")
             yield accepted_rows(batch), rejected_rows(batch, original_columns, columns, mapping)
     except pl.exceptions.PolarsError as error:
-        if READERS[path.suffix.lower()] == "CSV":
+        if csv:
             raise diagnose(path, error) from error
         raise BadInputError(f"{path}: could not be read as a Parquet table: {error}") from error
+    except (pa.ArrowException, OSError) as error:  # pyarrow reads a Parquet file (file_batches)
+        if csv:
+            raise
+        raise BadInputError(f"{path}: could not be read as a Parquet table: {error}") from error
+
+
+def file_batches(path: Path) -> Iterator[pl.DataFrame]:
+    """The file's rows with a 1-based `source_row`, as scan_table reads them, a batch at a time, each read only
+    when it is asked for: a Parquet file BATCH_ROWS rows at a time (pyarrow), a CSV file CSV_BLOCK_BYTES of whole
+    records at a time (Polars).
+
+    Not Polars' streaming engine (collect_batches): it does not wait for its caller, so while ingest wrote a batch
+    (zstd, the slow part) it read and checked on, queueing the batches after it. At 10 M rows (Parquet) the
+    process peaked over 1.5 GB, and for CSV its memory grew with the file."""
+    start = 1
+    if READERS[path.suffix.lower()] == "Parquet":
+        batches: Iterator[pl.DataFrame] = (pl.from_arrow(batch) for batch in
+                                           pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS))
+    else:
+        # Each block with the header line before it: the header alone says how many columns there are, and
+        # names them as scan_csv does.
+        batches = (pl.read_csv(header + records, infer_schema=False) for header, records in csv_blocks(path))
+    for batch in batches:
+        yield batch.with_row_index("source_row", offset=start).with_columns(pl.col("source_row").cast(pl.Int64))
+        start += batch.height
+
+
+def csv_blocks(path: Path) -> Iterator[tuple[bytes, bytes]]:
+    """(the header line, whole records of about CSV_BLOCK_BYTES): a CSV file cut after newlines outside quotes (an
+    even number of quote characters before them), as Polars' CSV reader cuts it into lines. A quote never closed
+    leaves the rest of the file as one block, which Polars then refuses."""
+    header: bytes | None = None
+    rest = b""
+    with path.open("rb") as stream:
+        while data := stream.read(CSV_BLOCK_BYTES):
+            block = rest + data
+            if header is None:
+                if (cut := first_record_end(block)) is None:
+                    rest = block
+                    continue
+                header, block = block[:cut], block[cut:]
+            cut = last_record_end(block)
+            if cut:
+                yield header, block[:cut]
+            rest = block[cut or 0:]
+    if header is not None and rest:
+        yield header, rest
+
+
+def first_record_end(block: bytes) -> int | None:
+    """Just after the block's first newline outside quotes; None if it has none."""
+    quotes = position = 0
+    while (newline := block.find(b"\n", position)) >= 0:
+        quotes += block.count(b'"', position, newline)
+        if quotes % 2 == 0:
+            return newline + 1
+        position = newline + 1
+    return None
+
+
+def last_record_end(block: bytes) -> int | None:
+    """Just after the block's last newline outside quotes; None if it has none."""
+    quotes, newline = block.count(b'"'), len(block)
+    while (newline := block.rfind(b"\n", 0, newline)) >= 0:
+        if (quotes - block.count(b'"', newline)) % 2 == 0:
+            return newline + 1
+    return None
 
 
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
@@ -231,7 +315,9 @@ def with_checks(table: Frame, columns: dict[str, str], mapping: ColumnMapping) -
     """The table with quick_check's verdict (`__valid`) and each row's landed values (`__<name>`) added: what
     accepted_rows and rejected_rows split. Also how `python -m score spark` checks each Arrow batch on Spark."""
     valid, parsed = quick_check(table.collect_schema(), columns, mapping)
-    return table.with_columns(valid.alias("__valid"), *(value.alias(f"__{name}") for name, value in parsed.items()))
+    # The values first: the verdict reads the parsed track id from `__track_id`, so its regex runs once a row.
+    return table.with_columns(*(value.alias(f"__{name}") for name, value in parsed.items())).with_columns(
+        valid.alias("__valid"))
 
 
 def accepted_rows(checked: pl.DataFrame) -> pl.DataFrame:
@@ -257,7 +343,7 @@ def ragged_checked_batches(
 ) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
     """checked_batches for a CSV file with rows of too many fields (RaggedRows): those rows rejected too."""
     for text, ragged in text_batches(path, header, columns["track_id"]):
-        for good, bad in checked_batches(text.lazy(), columns, mapping, path):
+        for good, bad in checked_batches([text], columns, mapping, path):
             yield good, pl.concat([bad.select(ragged.columns), ragged])
 
 
@@ -343,7 +429,8 @@ def quick_check(
 
     Built from the same conditions as check_rows, so a row is valid here exactly when check_rows
     gives it no reason. Numeric columns (NUMERIC_AS_IS) are read as numbers: their text would parse
-    back to the same value.
+    back to the same value. The verdict reads the parsed track id as the column `__track_id` (with_checks adds
+    the values before it): extracting it is the costliest check, and Polars does not share it between the two.
     """
     def text(target: str) -> pl.Expr:
         return pl.col(columns[target]).cast(pl.String).str.strip_chars()
@@ -360,7 +447,8 @@ def quick_check(
     track_id = parse_track_id(text("track_id"))
     mood_text = text("mood") if "mood" in columns else pl.lit(None, pl.String)
     mood, _ = parse_mood(mood_text, mapping)
-    checks += [~is_blank(text("track_id")) & track_id.is_not_null(), is_blank(mood_text) | mood.is_not_null()]
+    checks += [~is_blank(text("track_id")) & pl.col("__track_id").is_not_null(),
+               is_blank(mood_text) | mood.is_not_null()]
     names = {name: text(name) if name in columns else pl.lit(None, pl.String)
              for name in ("track_name", "artist_name", "album_name")}
     return pl.all_horizontal(checks), {"track_id": track_id, **names, **values, "mood": mood}
