@@ -21,13 +21,15 @@ from score.store import store
 
 log = logging.getLogger("score")
 
+NOTHING_COMPUTED = "no model loaded"  # the engine of a run that had nothing to compute
+
 
 @dataclass(frozen=True)
 class Outcome:
     scored: int
     skipped: int  # already predicted by this model version from the same features
     removed: int  # predictions of tracks no longer in the catalog
-    engine: str
+    engine: str  # the engine that computed, or NOTHING_COMPUTED
     seconds: float  # planning, computing and writing, commit included
 
     @property
@@ -50,7 +52,6 @@ def score_catalog(
     features = model_features(model_version)
     if catalog is WAREHOUSE_CATALOG:
         check_catalog(connection, features)
-    scorer = engine_for(model_version, engine)
     started = time.monotonic()
     connection.execute("set preserve_insertion_order = false")  # predictions have no order: DuckDB writes faster
     warehouse_catalog = catalog is WAREHOUSE_CATALOG
@@ -60,10 +61,15 @@ def score_catalog(
     elif changed == CHANGED:
         log.info("planning from the tracks the last build changed (int_changed_tracks), not the whole catalog")
     todo = plan(connection, catalog, features, model_version.version, full_refresh, changed)
+    engine_name = NOTHING_COMPUTED
     if todo.scoring == 0 and todo.removed == 0:
         log.info("nothing to score: all %d tracks of %s already have predictions from model %s and their current "
                  "features", todo.in_catalog, catalog.name, model_version.version)
     else:
+        planning = time.monotonic() - started
+        scorer = engine_for(model_version, engine)  # the model, loaded only now that there is something to compute
+        started = time.monotonic() - planning  # its loading is no part of the run's time, as when it came first
+        engine_name = scorer.name
         log.info("scoring %d of %d tracks of %s (%d unchanged, skipped; %d gone from it, removed) with model %s, "
                  "%s", todo.scoring, todo.in_catalog, catalog.name, todo.skipped, todo.removed,
                  model_version.version, scorer.name)
@@ -73,4 +79,4 @@ def score_catalog(
         record_scored_build(connection, model_version.version)
     elif todo.scoring or todo.removed:
         forget_scored_build(connection)
-    return Outcome(todo.scoring, todo.skipped, todo.removed, scorer.name, time.monotonic() - started)
+    return Outcome(todo.scoring, todo.skipped, todo.removed, engine_name, time.monotonic() - started)

@@ -33,10 +33,11 @@ from moodcast.errors import BadInputError
 from moodcast.model.registry import ModelVersion
 from moodcast.model.weights import NotCompilable, save_weights, saved_weights
 from moodcast.progress import Progress
-from score.kernel import Kernel
 
 if TYPE_CHECKING:
     import keras
+
+    from score.kernel import Kernel
 
 log = logging.getLogger("score")
 
@@ -111,7 +112,7 @@ class BatchEngine:
 class KernelEngine(BatchEngine):
     name = "native kernel"
 
-    def __init__(self, kernel: Kernel, features: list[str]):
+    def __init__(self, kernel: "Kernel", features: list[str]):
         super().__init__(features)
         self.kernel = kernel
 
@@ -197,6 +198,10 @@ def in_background(items: Iterator, ahead: int = 1) -> Iterator:
 
 def engine_for(model_version: ModelVersion, requested: str = "auto") -> BatchEngine:
     """choose_engine for a model version: the kernel from its saved weights if it has them, without Keras."""
+    # numba, imported with the kernel, and the kernel's machine code cost 0.6 s: a run that computes nothing
+    # (score.catalog) never asks for an engine, and does without them.
+    from score.kernel import Kernel
+
     features = model_version.metadata()["features"]
     if requested in ("auto", "kernel") and (weights := saved_weights(model_version.path)) is not None:
         return KernelEngine(Kernel(weights), features)
@@ -210,6 +215,7 @@ def choose_engine(model: "keras.Model", features: list[str], requested: str = "a
     """The fastest engine that can take the model (or the one requested); see the module's docstring."""
     # Imported here, where Keras is loaded already: it imports it.
     from moodcast.model.extract import extract_weights
+    from score.kernel import Kernel
 
     if requested not in ENGINES:
         raise BadInputError(f"unknown scoring engine {requested!r}: expected one of {', '.join(ENGINES)}")

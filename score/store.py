@@ -17,9 +17,9 @@ import duckdb
 from moodcast.contract import CLASSES, PROBABILITY_COLUMNS
 from moodcast.progress import Progress
 from moodcast.sql import sql_text
-from score.engines import BatchEngine
 
 if TYPE_CHECKING:
+    from score.engines import BatchEngine
     from score.plan import Plan
 
 # Each track's probabilities, and beyond the contract the hash of the features they were computed from
@@ -89,7 +89,7 @@ def table_ddl(name: str, column_types: dict[str, str], replace: bool = True) -> 
     return f"create {'or replace table' if replace else 'table if not exists'} {name} ({columns})"
 
 
-def store(connection: duckdb.DuckDBPyConnection, plan: "Plan", scorer: BatchEngine, model_version: str,
+def store(connection: duckdb.DuckDBPyConnection, plan: "Plan", scorer: "BatchEngine", model_version: str,
           scored_at: datetime, catalog: str, history: bool, progress: Progress) -> None:
     """Write the plan's predictions, computed by `scorer` as they are written, in one transaction: readers, and a
     run killed half-way, see the old predictions or the new ones."""

@@ -2,6 +2,7 @@
 code: train and score import nothing of one another, and the shared floor (moodcast) imports no stage."""
 
 import ast
+import os
 import re
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import sys
 import pytest
 
 from moodcast import settings
+from tests.conftest import run_ok
 
 STAGES = ("ingest", "train", "score")
 FORBIDDEN = {"train": {"score"}, "score": {"train"}, "moodcast": set(STAGES)}
@@ -42,3 +44,16 @@ def test_training_does_not_load_the_scoring_kernel():
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert not re.search(r"\|\s+(numba|score)(\.|$)", result.stderr, re.MULTILINE)
+
+
+def test_a_scoring_run_with_nothing_to_compute_loads_no_model(trained):
+    run_ok("score", home=trained)
+
+    again = subprocess.run([sys.executable, "-X", "importtime", "-m", "score"], cwd=settings.REPO_ROOT,
+                           env=os.environ | {settings.HOME_VARIABLE: str(trained)}, capture_output=True, text=True,
+                           timeout=300)
+
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.stdout.splitlines()[-1].startswith("nothing to score: ")
+    assert again.stdout.splitlines()[-1].endswith("(no model loaded)")
+    assert not re.search(r"\|\s+(numba|keras|tensorflow)(\.|$)", again.stderr, re.MULTILINE)
