@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from ingest.spotify.client import load_credentials
-from ingest.spotify.command import add_spotify_parser, spotify_request
+from ingest.spotify.command import add_spotify_arguments, spotify_request
 from ingest.spotify.references import (
     Reference,
     parse_reference,
@@ -78,7 +78,7 @@ def test_a_bad_labels_file_says_where(tmp_path: Path, content, message):
 
 def parse(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    add_spotify_parser(parser.add_subparsers(dest="command"))
+    add_spotify_arguments(parser.add_subparsers(dest="command").add_parser("spotify"))
     return parser.parse_args(["spotify", *argv])
 
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from moodcast import settings
-from tests.conftest import run_ok
+from tests.conftest import SEED_CSV, run_ok
 
 STAGES = ("ingest", "train", "score")
 FORBIDDEN = {"train": {"score"}, "score": {"train"}, "moodcast": set(STAGES)}
@@ -57,3 +57,12 @@ def test_a_scoring_run_with_nothing_to_compute_loads_no_model(trained):
     assert again.stdout.splitlines()[-1].startswith("nothing to score: ")
     assert again.stdout.splitlines()[-1].endswith("(no model loaded)")
     assert not re.search(r"\|\s+(numba|keras|tensorflow)(\.|$)", again.stderr, re.MULTILINE)
+
+
+def test_ingesting_files_does_not_load_spotifys_client(home):
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "ingest", "files", str(SEED_CSV)],
+                            cwd=settings.REPO_ROOT, env=os.environ | {settings.HOME_VARIABLE: str(home)},
+                            capture_output=True, text=True, timeout=300)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not re.search(r"\|\s+(spotipy|ingest\.spotify)(\.|$)", result.stderr, re.MULTILINE)

@@ -208,11 +208,9 @@ class _Mood(argparse.Action):
             raise argparse.ArgumentError(self, str(error)) from error
 
 
-def add_spotify_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "spotify", help="land tracks and audio features from Spotify playlists, albums, artists or track IDs",
-        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_spotify_arguments(parser: argparse.ArgumentParser) -> None:
+    """`python -m ingest spotify`'s description and options, on its parser."""
+    parser.description = DESCRIPTION
     named = parser.add_argument_group("what to land (repeatable, in any mix)")
     for option, help_text in REFERENCE_HELP.items():
         named.add_argument(option, action=_Named, dest="named", metavar="REF", help=help_text)
