@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from moodcast.contract import CLASSES, FEATURE_RANGES
 from moodcast.model.registry import ModelVersion
+from moodcast.warehouse import table_names
 
 log = logging.getLogger("score")
 
@@ -156,3 +157,14 @@ def record_drift(connection: duckdb.DuckDBPyConnection, run_id: int, model_versi
     ])).insert_into("class_mix")
     connection.commit()
     return drifts
+
+
+def recorded_mood_counts(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, int, float, float]]:
+    """The mood counts (as score.store.mood_counts gives them) recorded in class_mix with the last scoring run, which
+    are the predictions' while no run has changed them since; none if that run recorded none."""
+    if not {"class_mix", "scoring_runs"} <= table_names(connection):
+        return []
+    return connection.execute(
+        "select mood, tracks, share, mean_confidence from class_mix "
+        "where run_id = (select max(run_id) from scoring_runs) and tracks > 0 order by mood"
+    ).fetchall()

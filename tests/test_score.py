@@ -68,6 +68,7 @@ def test_scoring_again_with_nothing_new_says_so_and_keeps_the_predictions(traine
                for line in first.stderr.splitlines())
     assert again.stdout.splitlines()[-1].startswith(
         f"nothing to score: scored 0 tracks, skipped {SEED_TRACKS} unchanged in ")
+    assert again.stdout.splitlines()[:-1] == first.stdout.splitlines()[:-1]  # the same mood counts
     assert again.stderr == ""  # --quiet: warnings and errors only
     assert query("select count(*), count(distinct track_id) from predictions") == [(SEED_TRACKS, SEED_TRACKS)]
     assert query("select distinct scored_at from predictions") == first_scored_at
