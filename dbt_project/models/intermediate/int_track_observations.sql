@@ -11,32 +11,10 @@ spotify_tracks as (
     select * from {{ ref('stg_landing__spotify_tracks') }}
 )
 
-select
-    track_id,
-    track_name,
-    artist_name,
-    album_name,
-    {{ feature_columns() }},
-    mood,
-    'file' as source_kind,
-    source_file as source_name,
-    source_row,
-    ingested_at,
-    landed_file
+select {{ observation_columns('file', 'source_file', 'source_row') }}
 from file_tracks
 
 union all
 
-select
-    track_id,
-    track_name,
-    artist_name,
-    album_name,
-    {{ feature_columns() }},
-    mood,
-    'spotify' as source_kind,
-    'spotify:' || collection_type || ':' || collection_id as source_name,
-    collection_position as source_row,
-    ingested_at,
-    landed_file
+select {{ observation_columns('spotify', "'spotify:' || collection_type || ':' || collection_id", 'collection_position') }}
 from spotify_tracks
