@@ -114,7 +114,8 @@ def run_dbt(arguments: list[str], publish_after: bool = False) -> int:
                 return 0
             if (arguments[0] == "build" and FULL_REFRESH not in arguments
                     and built_before_incremental(connection, tables)):
-                log.info("the warehouse was built before builds were incremental: rebuilding it whole, this once")
+                log.info("the warehouse was built by an earlier moodcast, which an incremental build cannot update: "
+                         "rebuilding it whole, this once")
                 arguments = [*arguments, FULL_REFRESH]
             if FULL_REFRESH in arguments:
                 previous = None  # every table rebuilt: int_changed_tracks tells this build from no other
