@@ -6,6 +6,7 @@ the seed and a catalog land; a drop with a changed track and a new one lands; th
 replaced by a version without one of its tracks and with another changed; then a full refresh.
 """
 
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -156,3 +157,20 @@ def test_a_build_that_changes_most_tracks_rebuilds_them_whole_as_a_full_refresh_
     assert {tempo[track] for track in retuned["id"]} == {140.0}
     assert [tempo[track] for track in kept["id"]] == kept["tempo"].to_list()
     assert query("select * from track_features order by track_id", database=settings.database_path()) == incremental
+
+
+def test_a_track_features_built_without_its_sightings_order_is_rebuilt_whole_once(tmp_path, caplog):
+    """A warehouse an earlier moodcast built: its track_features lacks source_name and source_row."""
+    run_ok("ingest", "files", str(SEED_CSV), home=settings.home())
+    assert dbt_build([]) == 0
+    with duckdb.connect(str(settings.work_database_path())) as earlier:
+        earlier.execute("alter table track_features drop column source_name")
+        earlier.execute("alter table track_features drop column source_row")
+    ingest_file(tracks(SEED.head(1), tmp_path / "drop.csv", 150.0), datetime.now(UTC))
+    caplog.set_level(logging.INFO, logger="moodcast.build")
+
+    assert dbt_build([]) == 0
+
+    assert "rebuilding it whole, this once" in caplog.text
+    assert query("select count(*), count(source_row) from track_features", database=settings.database_path()) == [
+        (SEED_TRACKS + 1, SEED_TRACKS + 1)]
