@@ -12,8 +12,9 @@ import fcntl
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 
 import duckdb
 
@@ -84,12 +85,14 @@ def adopt_earlier_warehouse() -> None:
 
 
 @contextmanager
-def updating(what: str) -> Iterator[duckdb.DuckDBPyConnection]:
+def updating(what: str, alongside: Callable[[duckdb.DuckDBPyConnection], object] | None = None
+             ) -> Iterator[duckdb.DuckDBPyConnection]:
     """The stages' warehouse, open read-write for a stage that changes it; moods.duckdb is published if the block
-    succeeds. One such stage at a time: another waits up to MOODCAST_LOCK_TIMEOUT seconds."""
+    succeeds. One such stage at a time: another waits up to MOODCAST_LOCK_TIMEOUT seconds. alongside(a reader of
+    the warehouse): work that only reads it, run while moods.duckdb is published (moodcast.publish.publish)."""
     with exclusive("warehouse", what), connect() as connection:
         yield connection
-        publish(connection)
+        publish(connection, alongside=partial(alongside, reader(connection)) if alongside else None)
 
 
 def _retry_delays(timeout_s: float) -> Iterator[float | None]:

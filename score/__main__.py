@@ -26,14 +26,12 @@ import argparse
 import logging
 import sys
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 
 from moodcast import cli, warehouse
 from moodcast.exports import export_evaluation
 from moodcast.model import registry
 from moodcast.progress import progress_display
-from moodcast.publish import publish
 from moodcast.track_ids import parse_track_id
 from score import report
 from score.catalog import Outcome, score_catalog
@@ -137,7 +135,8 @@ def score(args: argparse.Namespace, model_version: registry.ModelVersion) -> Non
                 catalog = file_catalog(args.catalog, features)
             else:
                 catalog = WAREHOUSE_CATALOG
-            with warehouse.exclusive("warehouse", "scoring run"), warehouse.connect() as connection:
+            # The predictions export reads what moods.duckdb publishes, while its bytes are copied.
+            with warehouse.updating("scoring run", alongside=export_predictions) as connection:
                 outcome = score_catalog(connection, model_version, datetime.now(UTC), catalog,
                                         full_refresh=args.full_refresh, history=args.history, engine=args.engine,
                                         progress=progress)
@@ -149,8 +148,6 @@ def score(args: argparse.Namespace, model_version: registry.ModelVersion) -> Non
                     (run_id,), = connection.execute("select max(run_id) from scoring_runs").fetchall()
                     drifts = record_drift(connection, run_id, model_version, catalog.relation, counts)
                 export_evaluation(connection)
-                # The predictions export reads what moods.duckdb publishes, while its bytes are copied.
-                publish(connection, alongside=partial(export_predictions, warehouse.reader(connection)))
         finally:
             clear_scratch()
     for drift in drifts:
