@@ -36,6 +36,7 @@ from moodcast.landing import (
     SOURCE_FILE_METADATA_KEY,
     ensure_landing_zone,
     landed_source_file,
+    parquet_options,
     source_dir,
 )
 from moodcast.track_ids import TRACK_REFERENCE_PATTERN
@@ -137,7 +138,7 @@ def land(batches: Iterator[tuple[pl.DataFrame, pl.DataFrame]], tracks_path: Path
 @contextmanager
 def parquet_batches(path: Path, schema: pa.Schema) -> Iterator[Callable[[pl.DataFrame], None]]:
     """Yields write(frame): a Parquet file written batch by batch, published whole when the block succeeds."""
-    with replacing(path) as temporary, pq.ParquetWriter(temporary, schema, compression="zstd") as writer:
+    with replacing(path) as temporary, pq.ParquetWriter(temporary, schema, **parquet_options(schema)) as writer:
         def write(frame: pl.DataFrame) -> None:
             if frame.height:
                 writer.write_table(frame.to_arrow().cast(schema))
@@ -251,7 +252,7 @@ def file_batches(path: Path) -> Iterator[pl.DataFrame]:
     records at a time (Polars).
 
     Not Polars' streaming engine (collect_batches): it does not wait for its caller, so while ingest wrote a batch
-    (zstd, the slow part) it read and checked on, queueing the batches after it. At 10 M rows (Parquet) the
+    (compressing it, the slow part) it read and checked on, queueing the batches after it. At 10 M rows (Parquet) the
     process peaked over 1.5 GB, and for CSV its memory grew with the file."""
     start = 1
     if READERS[path.suffix.lower()] == "Parquet":
