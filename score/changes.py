@@ -6,7 +6,8 @@ predictions are those of the build before it, else all of them.
 scoring track_features records the build it scored (SCORED_BUILD) with its model version. The next run
 then plans from int_changed_tracks alone (the drop, not the catalog) when one build has run since, from
 nothing when none has, and from the whole catalog otherwise: another model version, a build that failed or
-was partial, several builds, a catalog file scored in between, `--full-refresh`.
+was partial, several builds, a catalog file scored in between, a build that computed track_features whole
+(int_build_scope: `--full-refresh`, or most tracks changed).
 """
 
 import duckdb
@@ -31,8 +32,9 @@ def changed_tracks(connection: duckdb.DuckDBPyConnection, model_version: str) ->
     (fingerprint, previous), (_, scored_fingerprint) = built[0], scored[0]
     if scored_fingerprint == fingerprint:
         return NOTHING
-    if scored_fingerprint == previous and "int_changed_tracks" in tables:
-        return CHANGED
+    if scored_fingerprint == previous and {"int_changed_tracks", "int_build_scope"} <= tables:
+        (whole,), = connection.execute("select whole from int_build_scope").fetchall()
+        return None if whole else CHANGED
     return None
 
 

@@ -149,10 +149,13 @@ def test_a_build_that_changes_most_tracks_rebuilds_them_whole_as_a_full_refresh_
     ingest_file(tmp_path / "retuned.csv", datetime.now(UTC))
 
     assert dbt_build([]) == 0
+    scope = query("select whole, changed_sightings from int_build_scope", database=settings.database_path())
+    listed = query("select count(*) from int_changed_tracks", database=settings.database_path())
     incremental = query("select * from track_features order by track_id", database=settings.database_path())
     tempo = dict(query("select track_id, tempo from track_features", database=settings.database_path()))
     assert dbt_build([FULL_REFRESH]) == 0
 
+    assert (scope, listed) == ([(True, 600)], [(0,)])  # decided once; no 600 ids listed for nothing
     assert len(incremental) == SEED_TRACKS
     assert {tempo[track] for track in retuned["id"]} == {140.0}
     assert [tempo[track] for track in kept["id"]] == kept["tempo"].to_list()

@@ -2,15 +2,15 @@
 -- Incremental: "latest" is a maximum, so a build weighs only the sightings it takes in against the features the
 -- changed tracks (int_changed_tracks) have, which it sets aside and deletes first, in the same transaction. A
 -- track whose features came from a file the build takes out is weighed again from all its sightings left, and
--- goes if none is left. A first build, `--full-refresh`, or a build that changes most tracks (macros/changed_tracks.sql)
+-- goes if none is left. A first build, `--full-refresh`, or a build that changes most tracks (int_build_scope)
 -- weighs every sighting in the landing zone instead.
-{%- set whole = not is_incremental() or most_changed(ref('int_changed_tracks'), this) %}
+{%- set whole = not is_incremental() or whole_build() %}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     pre_hook="{% if is_incremental() %}{{ set_aside_changed_tracks() }}{% endif %}"
 ) }}
--- depends_on: {{ ref('int_changed_tracks') }}, {{ ref('int_landed_changes') }}, {{ ref('int_landed_observations') }}
+-- depends_on: {{ ref('int_build_scope') }}, {{ ref('int_changed_tracks') }}, {{ ref('int_landed_changes') }}, {{ ref('int_landed_observations') }}
 
 with
 {%- if whole %}
