@@ -21,15 +21,16 @@ a model quickly, then run the nightly stages on the catalog (below) and measure:
   peak_rss_mb           of the scoring process
   rerun_seconds         `python -m score` again, with nothing new to score (process start included)
   keras_rows_per_s      Keras model.predict streaming the catalog's Arrow batches: the naive way
-  argmax_agreement, max_abs_prob_diff
-                        predictions against model.predict on a random sample of ≥ 100 k tracks
+  argmax_agreement, argmax_ties, max_abs_prob_diff
+                        predictions against model.predict on a random sample of ≥ 100 k tracks (a mood tied with
+                        model.predict's at float32 precision agrees: argmax_ties counts them)
 
 The nightly run as cron runs it, each stage a process of its own (`ingest files`, `moodcast.build`,
 `score`, which exports), in the same run, each night (and the pipeline's floor) starting once the writes before
 it are on disk, as nights hours apart do. NIGHTS nights are measured, each from the warehouse as training left
-it and against a floor of its own measured just before it: pipeline_ratio, delta_ratio and noop_share are the
-medians of the nights' ratios, the seconds (and scoring's figures) are those of the median night by pipeline
-ratio, and each_night lists every night's:
+it and against a floor of its own measured just before it: pipeline_ratio, delta_ratio and noop_share (and
+scoring's ratio and rows_per_s) are the medians of the nights' figures, the seconds are those of the median night
+by pipeline ratio, and each_night lists every night's:
 
   pipeline_seconds      ingest + build + score (export included) on the catalog; per stage ingest_seconds,
                         build_seconds, score_process_seconds, export_seconds (score's own log line) and
@@ -84,7 +85,7 @@ PIPELINE_TARGETS = {"pipeline_ratio": 3.0, "delta_ratio": 0.10, "noop_share": 0.
 # drifts from minute to minute (two runs of the same code gave pipeline ratios of 2.92 and 3.57).
 NIGHTS = 3
 NIGHT_SUMMARY = ("pipeline_floor_seconds", "pipeline_seconds", "pipeline_ratio", "delta_seconds", "delta_ratio",
-                 "noop_seconds", "noop_share")
+                 "noop_seconds", "noop_share", "floor_seconds", "seconds", "ratio", "rows_per_s")
 DELTA_SHARE = 0.01  # a nightly drop: 1 % of the catalog, half new tracks and half changed ones
 CSV_INGEST_ROWS = (1_000_000, 3_000_000)  # the CSV catalogs ingested: two sizes, to see memory against size
 SUMMARY = re.compile(r"scored ([\d,]+) tracks, skipped ([\d,]+) unchanged.* in ([\d.]+) s \(([\d,]+) rows/s\) "
@@ -303,7 +304,7 @@ def bench(args: argparse.Namespace, home: Path) -> dict:
     # ratio) gives the other figures, and every night's main ones are listed.
     median = sorted(nights, key=lambda measured: measured["pipeline_ratio"])[NIGHTS // 2]
     figures |= median
-    for ratio in ("pipeline_ratio", "delta_ratio", "noop_share"):
+    for ratio in ("pipeline_ratio", "delta_ratio", "noop_share", "ratio", "rows_per_s"):
         figures[ratio] = statistics.median(measured[ratio] for measured in nights)
     figures["each_night"] = [{key: measured[key] for key in NIGHT_SUMMARY} for measured in nights]
     figures["pipeline_targets"] = PIPELINE_TARGETS

@@ -13,6 +13,10 @@ from moodcast.contract import CLASSES, FEATURES, PROBABILITY_COLUMNS
 
 AGREEMENT_SAMPLE = 200_000
 KERAS_ROWS = 1_000_000  # model.predict does ~0.1 M rows/s: a million rows measures it well enough
+# Two moods whose probabilities are this close are a tie at float32 precision (the probabilities' own target):
+# either is model.predict's mood. One track in 200,000 had its top two within 1e-6, and the kernel and Keras
+# rounded them apart.
+FLOAT32_TIE = 1e-5
 
 
 def step(name: str) -> None:
@@ -20,7 +24,8 @@ def step(name: str) -> None:
 
 
 def agreement(version: str, sample_rows: int) -> dict:
-    """The predictions, moods as analysts read them, against model.predict on a random sample of tracks."""
+    """The predictions, moods as analysts read them, against model.predict on a random sample of tracks; a mood
+    tied with model.predict's at float32 precision (FLOAT32_TIE) agrees, and is counted in argmax_ties."""
     from moodcast import warehouse
     from moodcast.model import registry
 
@@ -33,9 +38,13 @@ def agreement(version: str, sample_rows: int) -> dict:
     inputs = np.column_stack([sample[f] for f in FEATURES]).astype(np.float32)
     expected = model.predict(inputs, batch_size=10_000, verbose=0)
     scored = np.column_stack([sample[column] for column in PROBABILITY_COLUMNS])
+    chosen = np.array([CLASSES.index(mood) for mood in sample["mood"]])
+    same = chosen == expected.argmax(axis=1)
+    tied = ~same & (expected.max(axis=1) - expected[np.arange(len(chosen)), chosen] <= FLOAT32_TIE)
     return {
         "agreement_sample_rows": len(inputs),
-        "argmax_agreement": float((np.asarray(CLASSES)[expected.argmax(axis=1)] == sample["mood"]).mean()),
+        "argmax_agreement": float((same | tied).mean()),
+        "argmax_ties": int(tied.sum()),  # tracks whose mood differs from model.predict's by a float32 tie only
         "max_abs_prob_diff": float(np.abs(expected - scored).max()),
     }
 
