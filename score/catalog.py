@@ -66,9 +66,9 @@ def score_catalog(
         log.info("nothing to score: all %d tracks of %s already have predictions from model %s and their current "
                  "features", todo.in_catalog, catalog.name, model_version.version)
     else:
-        planning = time.monotonic() - started
+        loading = time.monotonic()
         scorer = engine_for(model_version, engine)  # the model, loaded only now that there is something to compute
-        started = time.monotonic() - planning  # its loading is no part of the run's time, as when it came first
+        started += time.monotonic() - loading  # its loading is no part of the run's time, as when it came first
         engine_name = scorer.name
         log.info("scoring %d of %d tracks of %s (%d unchanged, skipped; %d gone from it, removed) with model %s, "
                  "%s", todo.scoring, todo.in_catalog, catalog.name, todo.skipped, todo.removed,

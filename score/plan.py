@@ -158,5 +158,7 @@ def plan(connection: duckdb.DuckDBPyConnection, catalog: Catalog, features: list
                                         f"where {of_this_catalog}) p anti join ({catalog_rows}) c "
                                         "on p.track_key = hash(c.track_id)")
         others = count(connection, f"track_predictions where not {of_this_catalog}")
+    # The changed tracks' count is exact, so none gone means no delete; the whole catalog's is on hashes, so its
+    # exact delete stays.
     return Plan(rows, planned, gone if removed or not changed else None, in_catalog, count(connection, planned),
                 removed, others, predicted)
