@@ -41,10 +41,12 @@ WRITE_PROBE_BYTES = 1 << 20  # less free space than this, and dbt cannot even wr
 DBT_SOURCE_FOLDERS = ("models", "macros", "tests")  # dbt_project.yml's model-paths, macro-paths and test-paths
 
 
-def dbt_build(extra_args: list[str]) -> int:
+def dbt_build(extra_args: list[str], publish_after: bool = True) -> int:
+    """`dbt build` with extra_args; moods.duckdb is published after it succeeds unless publish_after is false (the
+    nightly run publishes once, after scoring: nightly)."""
     require_writable(settings.home())
     ensure_landing_zone()
-    return run_dbt(["build", *extra_args], publish_after=True)
+    return run_dbt(["build", *extra_args], publish_after=publish_after)
 
 
 def inputs_fingerprint() -> str:

@@ -44,7 +44,8 @@ from score.store import mood_counts
 log = logging.getLogger("score")
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="python -m score", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", metavar="VERSION",
@@ -64,14 +65,14 @@ def parse_args() -> argparse.Namespace:
                         help="after a successful run, write its HTML report under $MOODCAST_HOME/reports/")
     parser.add_argument("--quiet", action="store_true", help="log warnings and errors only")
     commands = parser.add_subparsers(dest="command", title="instead of the whole catalog")
-    named = set(sys.argv[1:])
+    named = set(argv)
     for name, (summary_line, add_arguments) in COMMANDS.items():
         command = commands.add_parser(name, help=summary_line, formatter_class=argparse.RawDescriptionHelpFormatter)
         if name in named:
             add_arguments(command)
         command.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
                              help="log warnings and errors only")
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def add_track_arguments(one: argparse.ArgumentParser) -> None:

@@ -1,4 +1,5 @@
-"""`python -m moodcast.build` stopped by a signal (cron's timeout) or killed stops dbt with it."""
+"""`python -m moodcast.build` (or the nightly run building) stopped by a signal (cron's timeout) or killed stops dbt
+with it."""
 
 import os
 import signal
@@ -45,10 +46,11 @@ def is_gone(pid: int, timeout_s: float = 5) -> bool:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 @pytest.mark.parametrize(("signum", "exit_status"), [(signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGKILL, -9)])
-def test_stopping_the_build_stops_dbt(home, signum, exit_status):
+@pytest.mark.parametrize("command", [["moodcast.build"], ["nightly", str(SEED_CSV)]])
+def test_stopping_the_build_stops_dbt(home, signum, exit_status, command):
     run_ok("ingest", "files", str(SEED_CSV), home=home)
     environment = os.environ | {settings.HOME_VARIABLE: str(home)}
-    build = subprocess.Popen([sys.executable, "-m", "moodcast.build"], env=environment, cwd=settings.REPO_ROOT,
+    build = subprocess.Popen([sys.executable, "-m", *command], env=environment, cwd=settings.REPO_ROOT,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     dbt = child_of(build.pid)
     time.sleep(1)  # dbt is starting up: the moment cron's timeout would pick
