@@ -35,6 +35,10 @@ def parse_args() -> argparse.Namespace:
                         help="CSV or Parquet files of tracks to land first, as `python -m ingest files` lands them")
     parser.add_argument("--mapping", type=Path, metavar="TOML",
                         help="the mapping file for PATH… in another schema, as `python -m ingest files --mapping`")
+    parser.add_argument("--history", action="store_true",
+                        help="also keep the night's predictions in prediction_history, as `python -m score --history`")
+    parser.add_argument("--report", action="store_true",
+                        help="write the scoring run's HTML report, as `python -m score --report`")
     parser.add_argument("--quiet", action="store_true", help="log warnings and errors only")
     return parser.parse_args()
 
@@ -53,7 +57,9 @@ def main() -> None:
     if exit_code := dbt_build([], publish_after=False):
         sys.exit(exit_code)
     built = time.monotonic()
-    score(parse_score_args(["--quiet"] if args.quiet else []), registry.current())
+    scoring = [option for option, given in (("--history", args.history), ("--report", args.report),
+                                            ("--quiet", args.quiet)) if given]
+    score(parse_score_args(scoring), registry.current())
     done = time.monotonic()
     log.info("nightly run done in %.2f s: ingest %.2f s, build %.2f s, score %.2f s; peak RSS %d MB after ingest, "
              "%d MB in all, dbt's %d MB", done - started, ingested - started, built - ingested, done - built,

@@ -1,5 +1,7 @@
 """`python -m nightly`: ingest, build and score in one command, published once, stopping at a failure."""
 
+from pathlib import Path
+
 import polars as pl
 
 from moodcast import settings
@@ -33,6 +35,14 @@ def test_a_night_lands_builds_scores_and_publishes_once(trained, tmp_path):
     assert night.stderr.count(f"published {settings.database_path()} (") == 1  # by scoring: the build left it to it
     assert "nightly run done in" in night.stderr
     assert unscored_tracks() == [(SEED_TRACKS + NEW_TRACKS, 0)]
+
+
+def test_a_night_keeps_history_and_writes_the_report_as_scoring_does(trained, tmp_path):
+    night = run_ok("nightly", "--history", "--report", drop_file(tmp_path), home=trained)
+
+    assert query("select count(*) from prediction_history") == [(SEED_TRACKS + NEW_TRACKS,)]
+    report = night.stdout.splitlines()[-1].removeprefix("report: ")
+    assert report.endswith(".html") and "<html" in Path(report).read_text()
 
 
 def test_a_night_whose_scoring_fails_leaves_readers_the_night_before(home, tmp_path):
