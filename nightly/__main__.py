@@ -40,7 +40,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--report", action="store_true",
                         help="write the scoring run's HTML report, as `python -m score --report`")
     parser.add_argument("--quiet", action="store_true", help="log warnings and errors only")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.mapping and not args.paths:
+        parser.error("--mapping describes the files to land: name them (PATH…)")
+    return args
 
 
 def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> int:
