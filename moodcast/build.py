@@ -41,12 +41,12 @@ WRITE_PROBE_BYTES = 1 << 20  # less free space than this, and dbt cannot even wr
 DBT_SOURCE_FOLDERS = ("models", "macros", "tests")  # dbt_project.yml's model-paths, macro-paths and test-paths
 
 
-def dbt_build(extra_args: list[str], publish_after: bool = True) -> int:
-    """`dbt build` with extra_args; moods.duckdb is published after it succeeds unless publish_after is false (the
-    nightly run publishes once, after scoring: nightly)."""
+def dbt_build(extra_args: list[str], publish_after: bool = True, quiet: bool = False) -> int:
+    """`dbt build` with extra_args; moods.duckdb is published after it succeeds unless publish_after is false
+    (`python -m nightly` publishes once, after scoring). quiet: dbt prints its errors only."""
     require_writable(settings.home())
     ensure_landing_zone()
-    return run_dbt(["build", *extra_args], publish_after=publish_after)
+    return run_dbt(["build", *extra_args], publish_after=publish_after, quiet=quiet)
 
 
 def inputs_fingerprint() -> str:
@@ -89,7 +89,7 @@ def built_before_incremental(connection: duckdb.DuckDBPyConnection, tables: set[
     return "int_landed_files" not in tables or not {"source_name", "source_row"} <= columns
 
 
-def run_dbt(arguments: list[str], publish_after: bool = False) -> int:
+def run_dbt(arguments: list[str], publish_after: bool = False, quiet: bool = False) -> int:
     """Run dbt as the only stage changing the warehouse, and publish moods.duckdb after it if it succeeds; return
     moodcast's exit code for it."""
     dbt = Path(sys.executable).with_name("dbt")
@@ -97,6 +97,8 @@ def run_dbt(arguments: list[str], publish_after: bool = False) -> int:
                "--profiles-dir", str(settings.DBT_PROJECT_DIR)]
     if not sys.stdout.isatty():
         command.append("--no-use-colors")  # colour codes are noise in cron mail and CI logs
+    if quiet:
+        command.append("--quiet")  # dbt's errors only
     environment = os.environ | {settings.HOME_VARIABLE: str(settings.home()),
                                 settings.MEMORY_LIMIT_VARIABLE: settings.duckdb_memory_limit(),
                                 "DBT_TARGET_PATH": str(settings.dbt_dir() / "target"),

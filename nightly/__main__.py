@@ -57,7 +57,7 @@ def main() -> None:
     if args.paths:
         ingest_files(args.paths, args.mapping)
     ingested, ingested_rss_mb = time.monotonic(), peak_rss_mb()
-    if exit_code := dbt_build([], publish_after=False):
+    if exit_code := dbt_build([], publish_after=False, quiet=args.quiet):
         sys.exit(exit_code)
     built = time.monotonic()
     scoring = [option for option, given in (("--history", args.history), ("--report", args.report),

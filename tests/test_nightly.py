@@ -31,15 +31,16 @@ def test_a_night_lands_builds_scores_and_publishes_once(trained, tmp_path):
     night = run_ok("nightly", drop_file(tmp_path), home=trained)
 
     assert f"{NEW_TRACKS} accepted" in night.stdout
-    assert "scored 5 tracks" in night.stdout.splitlines()[-1]
+    assert f"scored {NEW_TRACKS} tracks" in night.stdout.splitlines()[-1]
     assert night.stderr.count(f"published {settings.database_path()} (") == 1  # by scoring: the build left it to it
     assert "nightly run done in" in night.stderr
     assert unscored_tracks() == [(SEED_TRACKS + NEW_TRACKS, 0)]
 
 
-def test_a_night_keeps_history_and_writes_the_report_as_scoring_does(trained, tmp_path):
-    night = run_ok("nightly", "--history", "--report", drop_file(tmp_path), home=trained)
+def test_a_quiet_night_keeps_history_and_writes_the_report_as_scoring_does(trained, tmp_path):
+    night = run_ok("nightly", "--quiet", "--history", "--report", drop_file(tmp_path), home=trained)
 
+    assert "Running with dbt" not in night.stdout and " INFO " not in night.stderr  # dbt's lines and ours
     assert query("select count(*) from prediction_history") == [(SEED_TRACKS + NEW_TRACKS,)]
     report = night.stdout.splitlines()[-1].removeprefix("report: ")
     assert report.endswith(".html") and "<html" in Path(report).read_text()
