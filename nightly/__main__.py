@@ -68,5 +68,6 @@ def main() -> None:
              "%d MB in all, dbt's %d MB", done - started, ingested - started, built - ingested, done - built,
              ingested_rss_mb, peak_rss_mb(), peak_rss_mb(resource.RUSAGE_CHILDREN))
 
+
 if __name__ == "__main__":
     cli.run(main)
