@@ -4,6 +4,7 @@ dbt declares each folder as a source over a glob. A glob that matches no file fa
 whole `dbt build`, so every folder always holds a zero-row `_schema.parquet`.
 """
 
+import functools
 from pathlib import Path
 
 import pyarrow as pa
@@ -116,6 +117,10 @@ def parquet_options(schema: pa.Schema) -> dict:
     return {"compression": "snappy", "use_dictionary": repeating}
 
 
+# A landed file's name is made from its input file's path (with the content and the mapping), so what its metadata
+# says never changes: read once per process. An ingest looks up every landed file for each input file it takes
+# (remove_superseded); reading their footers each time made a cron run over 200 past drops take 8.8 s to land nothing.
+@functools.cache
 def landed_source_file(path: Path) -> str | None:
     """The input file a landed Parquet file came from, as recorded in its metadata."""
     metadata = pq.read_schema(path).metadata or {}

@@ -17,7 +17,7 @@ import pytest
 from ingest.files import ingest_file
 from moodcast import settings
 from moodcast.errors import BadInputError
-from moodcast.landing import FILE_REJECTS_SCHEMA, FILE_TRACKS_SCHEMA, source_dir
+from moodcast.landing import FILE_REJECTS_SCHEMA, FILE_TRACKS_SCHEMA, landed_source_file, source_dir
 from tests.conftest import SEED_CSV, SEED_TRACKS, run_command
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
@@ -147,6 +147,18 @@ def test_a_new_version_of_a_file_replaces_the_old_one(tmp_path):
     assert landed["track_id"].to_list() == [track_id(1)]
     assert landed["energy"].to_list() == [0.9]
     assert len(list(source_dir("file_rejects").glob("catalog-*.parquet"))) == 1
+
+
+def test_a_run_over_every_past_drop_reads_each_landed_files_lineage_once(tmp_path):
+    drops = [write_csv(tmp_path / f"drop{number}.csv", [{"id": track_id(number), **FEATURES_ROW}])
+             for number in range(6)]
+    landed_source_file.cache_clear()
+
+    for _ in range(2):  # as cron's glob of every drop does, night after night: the second run lands nothing
+        results = [ingest_file(drop, NOW) for drop in drops]
+
+    assert all(result.unchanged for result in results)
+    assert landed_source_file.cache_info().misses == len(drops)  # not len(drops) for every drop taken
 
 
 def test_a_file_missing_feature_columns_is_refused_by_name(tmp_path):
