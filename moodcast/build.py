@@ -8,7 +8,7 @@ dbt writes its target/ and logs/ under $MOODCAST_HOME/dbt.
 Extra arguments go to dbt, e.g. `python -m moodcast.build --select track_features`.
 Builds are incremental (dbt_project/models/intermediate/_intermediate.yml): a build takes in the landed
 files that are new or changed since the last one; `--full-refresh` rebuilds everything from the landing zone.
-A build with nothing landed and the dbt project unchanged since the last one does not start dbt at all.
+A build with nothing landed and the dbt project unchanged since the last one does not run dbt at all.
 A whole build leaves out dbt's unit tests, which check the models' SQL: `dbt test --select test_type:unit` runs them.
 A failing data test exits with EXIT_DATA_TEST_FAILED, naming the test and the rows it found.
 """
@@ -19,13 +19,14 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 
 from moodcast import cli, settings, warehouse
-from moodcast.child_process import run_child
 from moodcast.dbt_failures import build_exit_code
+from moodcast.dbt_process import DbtProcess
 from moodcast.errors import EXIT_INTERNAL
 from moodcast.landing import ensure_landing_zone
 from moodcast.publish import publish
@@ -41,12 +42,15 @@ WRITE_PROBE_BYTES = 1 << 20  # less free space than this, and dbt cannot even wr
 DBT_SOURCE_FOLDERS = ("models", "macros", "tests")  # dbt_project.yml's model-paths, macro-paths and test-paths
 
 
-def dbt_build(extra_args: list[str], publish_after: bool = True, quiet: bool = False) -> int:
-    """`dbt build` with extra_args; moods.duckdb is published after it succeeds unless publish_after is false
-    (`python -m nightly` publishes once, after scoring). quiet: dbt prints its errors only."""
+def dbt_build(extra_args: list[str], publish_after: bool = True, quiet: bool = False,
+              dbt: DbtProcess | None = None, while_building: Callable[[], None] | None = None) -> int:
+    """`dbt build` with extra_args (in `dbt`, if started ahead); moods.duckdb is published after it succeeds unless
+    publish_after is false (`python -m nightly` publishes once, after scoring). quiet: dbt prints its errors only.
+    while_building: work for this process while dbt builds, if it does."""
     require_writable(settings.home())
     ensure_landing_zone()
-    return run_dbt(["build", *extra_args], publish_after=publish_after, quiet=quiet)
+    return run_dbt(["build", *extra_args], publish_after=publish_after, quiet=quiet, dbt=dbt,
+                   while_running=while_building)
 
 
 def inputs_fingerprint() -> str:
@@ -89,21 +93,17 @@ def built_before_incremental(connection: duckdb.DuckDBPyConnection, tables: set[
     return "int_landed_files" not in tables or not {"source_name", "source_row"} <= columns
 
 
-def run_dbt(arguments: list[str], publish_after: bool = False, quiet: bool = False) -> int:
-    """Run dbt as the only stage changing the warehouse, and publish moods.duckdb after it if it succeeds; return
-    moodcast's exit code for it."""
-    dbt = Path(sys.executable).with_name("dbt")
-    command = [str(dbt), "--project-dir", str(settings.DBT_PROJECT_DIR),
-               "--profiles-dir", str(settings.DBT_PROJECT_DIR)]
+def run_dbt(arguments: list[str], publish_after: bool = False, quiet: bool = False,
+            dbt: DbtProcess | None = None, while_running: Callable[[], None] | None = None) -> int:
+    """Run dbt (in `dbt`, started ahead, or a process started now) as the only stage changing the warehouse, and
+    publish moods.duckdb after it if it succeeds; return moodcast's exit code for it. while_running: work for this
+    process while dbt runs, if it does."""
+    options = ["--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR)]
     if not sys.stdout.isatty():
-        command.append("--no-use-colors")  # colour codes are noise in cron mail and CI logs
+        options.append("--no-use-colors")  # colour codes are noise in cron mail and CI logs
     if quiet:
-        command.append("--quiet")  # dbt's errors only
-    environment = os.environ | {settings.HOME_VARIABLE: str(settings.home()),
-                                settings.MEMORY_LIMIT_VARIABLE: settings.duckdb_memory_limit(),
-                                "DBT_TARGET_PATH": str(settings.dbt_dir() / "target"),
-                                "DBT_LOG_PATH": str(settings.dbt_dir() / "logs")}
-    with warehouse.exclusive("warehouse", "warehouse update"):
+        options.append("--quiet")  # dbt's errors only
+    with dbt or DbtProcess() as dbt, warehouse.exclusive("warehouse", "warehouse update"):
         # A whole build's inputs, as they are before dbt looks: a file landing during the build changes them.
         whole = arguments in (["build"], ["build", FULL_REFRESH])
         fingerprint = inputs_fingerprint() if whole else None
@@ -129,9 +129,8 @@ def run_dbt(arguments: list[str], publish_after: bool = False, quiet: bool = Fal
             # Unit tests check the models' SQL, which changes only with moodcast itself: the test suite runs them
             # (tests/test_dbt_build.py); in a nightly build each would be one more dbt node to start.
             arguments = [*arguments, "--exclude-resource-type", "unit_test"]
-        command[1:1] = arguments
         started = time.time()
-        exit_code = build_exit_code(run_child(command, env=environment, cwd=settings.DBT_PROJECT_DIR), started)
+        exit_code = build_exit_code(dbt.run([*arguments, *options], meanwhile=while_running), started)
         if exit_code == EXIT_INTERNAL:
             require_writable(settings.home())  # a disk that filled up during the build is no bug: one line says so
         if exit_code == 0 and (publish_after or fingerprint):

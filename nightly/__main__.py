@@ -9,23 +9,17 @@ Readers see the night whole: moods.duckdb is published once, when scoring succee
 track_features and their predictions together (a build run alone publishes its tables at once). A night that
 fails leaves readers the last night's snapshot; the next run that succeeds publishes what this one built.
 Publishing once also writes a snapshot less: at 10 M tracks the build's is 0.9 GB (docs/performance.md).
+
+What does not depend on the night's data overlaps what does: dbt's process starts first and imports dbt (2 s) while
+this one imports the stages and lands the files, and the scoring engine loads while dbt builds.
 """
 
 import argparse
-import logging
-import resource
-import sys
 import time
 from pathlib import Path
 
-from ingest.__main__ import ingest_files
 from moodcast import cli
-from moodcast.build import dbt_build
-from moodcast.model import registry
-from score.__main__ import parse_args as parse_score_args
-from score.__main__ import score
-
-log = logging.getLogger("nightly")
+from moodcast.dbt_process import DbtProcess
 
 
 def parse_args() -> argparse.Namespace:
@@ -46,27 +40,14 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> int:
-    return resource.getrusage(who).ru_maxrss // 1024
-
-
 def main() -> None:
+    started = time.monotonic()
     args = parse_args()
     cli.configure_logging(args.quiet)
-    started = time.monotonic()
-    if args.paths:
-        ingest_files(args.paths, args.mapping)
-    ingested, ingested_rss_mb = time.monotonic(), peak_rss_mb()
-    if exit_code := dbt_build([], publish_after=False, quiet=args.quiet):
-        sys.exit(exit_code)
-    built = time.monotonic()
-    scoring = [option for option, given in (("--history", args.history), ("--report", args.report),
-                                            ("--quiet", args.quiet)) if given]
-    score(parse_score_args(scoring), registry.current())
-    done = time.monotonic()
-    log.info("nightly run done in %.2f s: ingest %.2f s, build %.2f s, score %.2f s; peak RSS %d MB after ingest, "
-             "%d MB in all, dbt's %d MB", done - started, ingested - started, built - ingested, done - built,
-             ingested_rss_mb, peak_rss_mb(), peak_rss_mb(resource.RUSAGE_CHILDREN))
+    with DbtProcess() as dbt:  # dbt imports itself (2 s) while this process imports the stages and lands the files
+        from nightly import night  # the stages: imported once dbt's process is on its way
+
+        night.run(args, dbt, started)
 
 
 if __name__ == "__main__":

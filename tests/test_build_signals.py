@@ -34,6 +34,13 @@ def child_of(pid: int, timeout_s: float = 60) -> int:
     raise AssertionError(f"process {pid} started no child within {timeout_s} s")
 
 
+def wait_until(condition, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {timeout_s} s in vain"
+        time.sleep(0.05)
+
+
 def is_gone(pid: int, timeout_s: float = 5) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -44,18 +51,29 @@ def is_gone(pid: int, timeout_s: float = 5) -> bool:
     return False
 
 
+def shell_status(returncode: int) -> int:
+    """A process's exit status as a shell reports it: 128 + N for one that signal N ended."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-@pytest.mark.parametrize(("signum", "exit_status"), [(signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGKILL, -9)])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
 @pytest.mark.parametrize("command", [["moodcast.build"], ["nightly", str(SEED_CSV)]])
-def test_stopping_the_build_stops_dbt(home, signum, exit_status, command):
+@pytest.mark.parametrize("building", [False, True], ids=["dbt-waiting", "dbt-building"])
+def test_stopping_the_build_stops_dbt(home, signum, command, building):
+    """dbt's process starts before the build's command line is known (moodcast.dbt_process): whether it is still
+    waiting for it or building, it stops with its parent."""
     run_ok("ingest", "files", str(SEED_CSV), home=home)
     environment = os.environ | {settings.HOME_VARIABLE: str(home)}
     build = subprocess.Popen([sys.executable, "-m", *command], env=environment, cwd=settings.REPO_ROOT,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     dbt = child_of(build.pid)
-    time.sleep(1)  # dbt is starting up: the moment cron's timeout would pick
+    if building:
+        dbt_log = settings.dbt_dir() / "logs" / "dbt.log"  # dbt writes it once it has its command line
+        wait_until(dbt_log.exists, timeout_s=60)
+        time.sleep(0.5)  # dbt is starting up the build: the moment cron's timeout would pick
 
     build.send_signal(signum)
 
-    assert build.wait(timeout=30) == exit_status
+    assert shell_status(build.wait(timeout=30)) == 128 + signum
     assert is_gone(dbt), "dbt outlived the build that started it"

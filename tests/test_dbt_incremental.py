@@ -107,7 +107,7 @@ def test_a_replaced_file_takes_its_old_version_out_exactly(night):
     assert len(replaced["int_track_observations"]) == SEED_TRACKS + 1 + 2
 
 
-def test_a_build_with_nothing_new_does_not_start_dbt(night):
+def test_a_build_with_nothing_new_does_not_run_dbt(night):
     for log in night["logs"]:
         assert "nothing landed and the dbt project is unchanged since the last build: nothing to build" in log
         assert "Running with dbt" not in log
