@@ -15,7 +15,6 @@ this one imports the stages and lands the files, and the scoring engine loads wh
 """
 
 import argparse
-import time
 from pathlib import Path
 
 from moodcast import cli
@@ -41,13 +40,12 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
-    started = time.monotonic()
     args = parse_args()
     cli.configure_logging(args.quiet)
     with DbtProcess() as dbt:  # dbt imports itself (2 s) while this process imports the stages and lands the files
         from nightly import night  # the stages: imported once dbt's process is on its way
 
-        night.run(args, dbt, started)
+        night.run(args, dbt)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,9 @@ def load_scoring_engine() -> None:
         return  # no model to score with, or no telling which: scoring says so, once the build is done
 
 
-def run(args: argparse.Namespace, dbt: DbtProcess, started: float) -> None:
+def run(args: argparse.Namespace, dbt: DbtProcess) -> None:
+    """The night's stages, timed from here: the process's start and imports are not a stage's."""
+    started = time.monotonic()
     if args.paths:
         ingest_files(args.paths, args.mapping)
     ingested, ingested_rss_mb = time.monotonic(), peak_rss_mb()
