@@ -48,9 +48,9 @@ def generate_catalog(path: Path, rows: int, seed: int, known_ids: pa.Array | Non
             writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=schema))
 
 
-def drop(home: Path, catalog: Path, rows: int, seed: int) -> Path:
+def drop(home: Path, catalog: Path, rows: int, seed: int, name: str = "bench-drop") -> Path:
     """A nightly drop: DELTA_SHARE of the catalog, half tracks it has (new features), half new tracks."""
-    path = home / "bench-drop.parquet"
+    path = home / f"{name}.parquet"
     changed = rows // 2
     # From the catalog's first row group: its ids are as random as any.
     ids = pq.ParquetFile(catalog).read_row_group(0, columns=["id"]).column("id")
