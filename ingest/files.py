@@ -8,6 +8,7 @@ Files are read lazily and landed in batches, so memory stays bounded whatever th
 stored as numbers (Parquet doubles and integers) are taken as they are; everything else is checked as
 text. The reasons for rejecting a row, and the row itself as JSON, are worked out for rejected rows
 only: the cheap yes/no checks run on every row, built from the same conditions as the reasons.
+A file already landed and unchanged since is known by its status, without reading it (ingest.unchanged).
 """
 
 import hashlib
@@ -24,6 +25,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ingest import unchanged
 from ingest.damaged_csv import RaggedRows, diagnose, text_batches
 from ingest.mapping import ColumnMapping
 from moodcast.atomic import replacing
@@ -78,6 +80,9 @@ class IngestResult:
 def ingest_file(path: Path, ingested_at: datetime, mapping: ColumnMapping = NO_MAPPING) -> IngestResult:
     """Validate one input file and land its accepted rows and its rejects."""
     path = path.resolve()
+    status = unchanged.status_of(path, mapping.fingerprint)
+    if (landed := unchanged.landed_name(path, status)) and (result := landed_before(path, landed)):
+        return result
     digest = file_sha256(path)
     # Each source path has its own lineage: the same content at two paths lands twice, and a new version
     # of one replaces only what that path landed.
@@ -86,9 +91,9 @@ def ingest_file(path: Path, ingested_at: datetime, mapping: ColumnMapping = NO_M
     tracks_path = source_dir("files") / landed_name
     rejects_path = source_dir("file_rejects") / landed_name
     ensure_landing_zone()
-    if tracks_path.exists() and rejects_path.exists():
-        remove_superseded(path, keep=landed_name)  # a run stopped between landing and removing left them
-        return IngestResult(path, tracks_path, row_count(tracks_path), row_count(rejects_path), unchanged=True)
+    if result := landed_before(path, landed_name):
+        unchanged.remember(path, status, mapping.fingerprint, landed_name)
+        return result
 
     checked = open_checked(path, mapping)
     lineage = [
@@ -101,7 +106,17 @@ def ingest_file(path: Path, ingested_at: datetime, mapping: ColumnMapping = NO_M
     accepted, rejected, examples = checked.read(
         lambda batches: land(batches, tracks_path, rejects_path, lineage, metadata))
     remove_superseded(path, keep=landed_name)
+    unchanged.remember(path, status, mapping.fingerprint, landed_name)
     return IngestResult(path, tracks_path, accepted, rejected, False, tuple(examples[:5]))
+
+
+def landed_before(path: Path, landed_name: str) -> IngestResult | None:
+    """What path landed as landed_name, if both its files are there."""
+    tracks_path, rejects_path = source_dir("files") / landed_name, source_dir("file_rejects") / landed_name
+    if not (tracks_path.exists() and rejects_path.exists()):
+        return None
+    remove_superseded(path, keep=landed_name)  # a run stopped between landing and removing left them
+    return IngestResult(path, tracks_path, row_count(tracks_path), row_count(rejects_path), unchanged=True)
 
 
 def land(batches: Iterator[tuple[pl.DataFrame, pl.DataFrame]], tracks_path: Path, rejects_path: Path,

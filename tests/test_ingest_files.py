@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingest.files import ingest_file
+from ingest.unchanged import QUIET_SECONDS
 from moodcast import settings
 from moodcast.errors import BadInputError
 from moodcast.landing import FILE_REJECTS_SCHEMA, FILE_TRACKS_SCHEMA, landed_source_file, source_dir
@@ -159,6 +161,56 @@ def test_a_run_over_every_past_drop_reads_each_landed_files_lineage_once(tmp_pat
 
     assert all(result.unchanged for result in results)
     assert landed_source_file.cache_info().misses == len(drops)  # not len(drops) for every drop taken
+
+
+def bytes_read() -> int:
+    """What this process has read so far, from files or the page cache (Linux's /proc/self/io)."""
+    return int(re.search(r"^rchar: (\d+)$", Path("/proc/self/io").read_text(), re.MULTILINE).group(1))
+
+
+def delivered_drop(path: Path, energy: str = "0.5") -> Path:
+    """A drop of 20,000 tracks (about 3 MB), left alone since it was written, as cron finds a delivered drop."""
+    write_csv(path, [{"id": track_id(number), **FEATURES_ROW, "energy": energy} for number in range(20_000)])
+    time.sleep(QUIET_SECONDS + 0.1)
+    return path
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_file_landed_before_and_unchanged_since_is_not_read_again(tmp_path):
+    drop = delivered_drop(tmp_path / "drop.csv")
+    first = ingest_file(drop, NOW)
+
+    before = bytes_read()
+    again = ingest_file(drop, NOW)
+
+    assert again.unchanged and again.landed == first.landed and again.accepted == 20_000
+    assert bytes_read() - before < drop.stat().st_size / 10
+
+
+def test_a_file_rewritten_with_its_size_and_modification_time_kept_lands_again(tmp_path):
+    drop = delivered_drop(tmp_path / "drop.csv")
+    ingest_file(drop, NOW)
+    status = drop.stat()
+
+    write_csv(drop, [{"id": track_id(number), **FEATURES_ROW, "energy": "0.9"} for number in range(20_000)])
+    os.utime(drop, ns=(status.st_atime_ns, status.st_mtime_ns))  # as `cp -p` or `touch -r` would
+    assert (drop.stat().st_size, drop.stat().st_mtime_ns) == (status.st_size, status.st_mtime_ns)
+    result = ingest_file(drop, NOW)
+
+    assert not result.unchanged
+    assert landed_rows("files")["energy"].unique().to_list() == [0.9]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_file_landed_right_after_it_changed_is_read_again_next_time(tmp_path):
+    drop = write_csv(tmp_path / "drop.csv", [{"id": track_id(number), **FEATURES_ROW} for number in range(20_000)])
+    ingest_file(drop, NOW)  # within QUIET_SECONDS of its last write: a write just after could keep its times
+
+    before = bytes_read()
+    again = ingest_file(drop, NOW)
+
+    assert again.unchanged
+    assert bytes_read() - before >= drop.stat().st_size  # hashed whole to be sure
 
 
 def test_a_file_missing_feature_columns_is_refused_by_name(tmp_path):

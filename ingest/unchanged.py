@@ -1,0 +1,78 @@
+"""Input files that are unchanged since they were landed, known without reading them again.
+
+cron hands the nightly run every drop ever delivered (`/data/drops/*.parquet`): telling the landed ones by their
+sha256 reads them all, every night (a year of 12 MB drops is 4 GB to hash). So each landing records its input
+file's status (device, inode, size, modification and change times) and the mapping it was read with, beside the
+warehouse: an input that still has the recorded status has the content it had then, and is not read.
+
+A status is recorded only for a file that nothing changed during the QUIET_SECONDS before it was read, nor while
+it was: a write within a timestamp's granularity of the last one could leave its times as they were (git's index
+guards against the same). A record is a cache: without one, or with one that cannot be read, the file is hashed
+as before.
+"""
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from moodcast import settings
+from moodcast.atomic import replacing
+
+QUIET_SECONDS = 2
+
+
+@dataclass(frozen=True)
+class InputStatus:
+    key: str  # what a record compares: the file's device, inode, size and times, and the mapping
+    changed_ns: int  # the file's last change (ctime)
+    taken_ns: int  # when the status was taken
+
+
+def records_dir() -> Path:
+    return settings.work_database_path().parent / "landed_inputs"
+
+
+def record_path(source: Path) -> Path:
+    return records_dir() / f"{hashlib.sha256(str(source).encode()).hexdigest()[:32]}.json"
+
+
+def status_of(source: Path, mapping_fingerprint: str) -> InputStatus | None:
+    """The status of source, a regular file; None for anything else (the hashing that follows says what)."""
+    taken_ns = time.time_ns()
+    try:
+        status = source.stat()
+    except OSError:
+        return None
+    if not source.is_file():
+        return None
+    key = (f"{status.st_dev}:{status.st_ino}:{status.st_size}:{status.st_mtime_ns}:{status.st_ctime_ns}:"
+           f"{mapping_fingerprint}")
+    return InputStatus(key, status.st_ctime_ns, taken_ns)
+
+
+def landed_name(source: Path, status: InputStatus | None) -> str | None:
+    """The name source was landed under, if it still has the status recorded then."""
+    if status is None:
+        return None
+    try:
+        record = json.loads(record_path(source).read_text())
+    except (OSError, ValueError):
+        return None
+    if isinstance(record, dict) and record.get("source") == str(source) and record.get("status") == status.key:
+        return record.get("landed")
+    return None
+
+
+def remember(source: Path, status: InputStatus | None, mapping_fingerprint: str, landed: str) -> None:
+    """Record that source, which had `status` before it was read, is landed as `landed`: if it still has that
+    status, and nothing had changed it for QUIET_SECONDS before it was taken."""
+    if status is None or status.changed_ns > status.taken_ns - QUIET_SECONDS * 1_000_000_000:
+        return
+    now = status_of(source, mapping_fingerprint)
+    if now is None or now.key != status.key:
+        return
+    records_dir().mkdir(parents=True, exist_ok=True)
+    with replacing(record_path(source)) as temporary:
+        temporary.write_text(json.dumps({"source": str(source), "status": status.key, "landed": landed}))
