@@ -13,6 +13,7 @@ as before.
 
 import hashlib
 import json
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +46,7 @@ def status_of(source: Path, mapping_fingerprint: str) -> InputStatus | None:
         status = source.stat()
     except OSError:
         return None
-    if not source.is_file():
+    if not stat.S_ISREG(status.st_mode):
         return None
     key = (f"{status.st_dev}:{status.st_ino}:{status.st_size}:{status.st_mtime_ns}:{status.st_ctime_ns}:"
            f"{mapping_fingerprint}")
