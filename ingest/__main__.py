@@ -43,6 +43,7 @@ def parse_args() -> argparse.Namespace:
 def ingest_files(paths: list[Path], mapping_file: Path | None) -> None:
     mapping = read_mapping(mapping_file) if mapping_file else ColumnMapping()
     failures: list[MoodcastError] = []
+    left_alone: list[IngestResult] = []
     # One file ingest at a time per MOODCAST_HOME: two would write the same temporary files.
     with warehouse.exclusive("ingest-files", "file ingest"):
         for path in paths:
@@ -55,18 +56,32 @@ def ingest_files(paths: list[Path], mapping_file: Path | None) -> None:
                                 or BadInputError(f"{path}: {error}"))
                 print(f"error: {failures[-1]}", file=sys.stderr)
                 continue
-            report(path, result)
+            if result.unchanged:
+                left_alone.append(result)
+            else:
+                report(path, result)
+    if left_alone:
+        report_unchanged(left_alone)
     if failures:
         error = max(failures, key=lambda failure: failure.exit_code)
         raise type(error)(f"{len(failures)} of {len(paths)} file(s) could not be ingested; see above")
 
 
+def report_unchanged(results: list[IngestResult]) -> None:
+    """One line for the files landed before and unchanged since, however many: cron hands the nightly run every
+    drop ever delivered, and its log would otherwise grow by a line per past drop every night."""
+    accepted, rejected = sum(result.accepted for result in results), sum(result.rejected for result in results)
+    if len(results) == 1:
+        landed = results[0].landed.relative_to(settings.home())
+        print(f"{results[0].source}: unchanged since it was landed as {landed} "
+              f"({accepted} accepted, {rejected} rejected); nothing to do")
+    else:
+        print(f"{len(results)} files unchanged since they were landed ({accepted:,} rows accepted, "
+              f"{rejected:,} rejected, in all); nothing to do")
+
+
 def report(path: Path, result: IngestResult) -> None:
     landed = result.landed.relative_to(settings.home())
-    if result.unchanged:
-        print(f"{path}: unchanged since it was landed as {landed} "
-              f"({result.accepted} accepted, {result.rejected} rejected); nothing to do")
-        return
     print(f"{path}: {result.accepted + result.rejected} rows: {result.accepted} accepted, "
           f"{result.rejected} rejected → {landed}")
     for example in result.reject_examples:

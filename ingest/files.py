@@ -34,7 +34,6 @@ from moodcast.errors import BadInputError
 from moodcast.landing import (
     FILE_REJECTS_SCHEMA,
     FILE_TRACKS_SCHEMA,
-    SCHEMA_FILE_NAME,
     SOURCE_FILE_METADATA_KEY,
     ensure_landing_zone,
     landed_source_file,
@@ -81,18 +80,18 @@ def ingest_file(path: Path, ingested_at: datetime, mapping: ColumnMapping = NO_M
     """Validate one input file and land its accepted rows and its rejects."""
     path = path.resolve()
     status = unchanged.status_of(path, mapping.fingerprint)
-    if (landed := unchanged.landed_name(path, status)) and (result := landed_before(path, landed)):
+    if (recorded := unchanged.landed(path, status)) and (result := still_landed(path, recorded)):
         return result
     digest = file_sha256(path)
     # Each source path has its own lineage: the same content at two paths lands twice, and a new version
     # of one replaces only what that path landed.
     landing_key = hashlib.sha256("\0".join([digest, str(path), mapping.fingerprint]).encode()).hexdigest()
-    landed_name = f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', path.stem)}-{landing_key[:12]}.parquet"
-    tracks_path = source_dir("files") / landed_name
-    rejects_path = source_dir("file_rejects") / landed_name
+    landed_name = f"{landed_stem(path)}-{landing_key[:12]}.parquet"
+    tracks_path, rejects_path = landed_paths(landed_name)
     ensure_landing_zone()
     if result := landed_before(path, landed_name):
-        unchanged.remember(path, status, mapping.fingerprint, landed_name)
+        landing = unchanged.Landing(landed_name, result.accepted, result.rejected)
+        unchanged.remember(path, status, mapping.fingerprint, landing)
         return result
 
     checked = open_checked(path, mapping)
@@ -106,13 +105,32 @@ def ingest_file(path: Path, ingested_at: datetime, mapping: ColumnMapping = NO_M
     accepted, rejected, examples = checked.read(
         lambda batches: land(batches, tracks_path, rejects_path, lineage, metadata))
     remove_superseded(path, keep=landed_name)
-    unchanged.remember(path, status, mapping.fingerprint, landed_name)
+    unchanged.remember(path, status, mapping.fingerprint, unchanged.Landing(landed_name, accepted, rejected))
     return IngestResult(path, tracks_path, accepted, rejected, False, tuple(examples[:5]))
+
+
+def landed_stem(path: Path) -> str:
+    """What the names of the files path lands begin with, before the landing's hash: its stem, in safe characters."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", path.stem)
+
+
+def landed_paths(landed_name: str) -> tuple[Path, Path]:
+    """The landed tracks and rejects of the files named landed_name."""
+    return source_dir("files") / landed_name, source_dir("file_rejects") / landed_name
+
+
+def still_landed(path: Path, landing: unchanged.Landing) -> IngestResult | None:
+    """What path landed as `landing` records, if both its files are still there. Nothing else is looked at: a
+    landing is recorded once it is whole, what earlier versions of path landed removed."""
+    tracks_path, rejects_path = landed_paths(landing.name)
+    if not (tracks_path.exists() and rejects_path.exists()):
+        return None
+    return IngestResult(path, tracks_path, landing.accepted, landing.rejected, unchanged=True)
 
 
 def landed_before(path: Path, landed_name: str) -> IngestResult | None:
     """What path landed as landed_name, if both its files are there."""
-    tracks_path, rejects_path = source_dir("files") / landed_name, source_dir("file_rejects") / landed_name
+    tracks_path, rejects_path = landed_paths(landed_name)
     if not (tracks_path.exists() and rejects_path.exists()):
         return None
     remove_superseded(path, keep=landed_name)  # a run stopped between landing and removing left them
@@ -515,8 +533,10 @@ def is_blank(text: pl.Expr) -> pl.Expr:
 
 
 def remove_superseded(path: Path, keep: str) -> None:
-    """Drop what earlier versions of the same input file landed: the new version replaces them."""
-    for landed in source_dir("files").glob("*.parquet"):
-        if landed.name not in (keep, SCHEMA_FILE_NAME) and landed_source_file(landed) == str(path):
+    """Drop what earlier versions of the same input file landed: the new version replaces them. Only files named
+    as path's are (its stem, then a hash of 12 hex digits) have their lineage read: with a drop a night, that is one
+    file, not every drop ever landed."""
+    for landed in source_dir("files").glob(f"{landed_stem(path)}-{'[0-9a-f]' * 12}.parquet"):
+        if landed.name != keep and landed_source_file(landed) == str(path):
             (source_dir("file_rejects") / landed.name).unlink(missing_ok=True)
             landed.unlink()

@@ -8,7 +8,8 @@ warehouse: an input that still has the recorded status has the content it had th
 A status is recorded only for a file that nothing changed during the QUIET_SECONDS before it was read, nor while
 it was: a write within a timestamp's granularity of the last one could leave its times as they were (git's index
 guards against the same). A record is a cache: without one, or with one that cannot be read, the file is hashed
-as before.
+as before. It also keeps the landing's row counts, so that an unchanged input costs a stat and this small file,
+whatever the landing zone holds.
 """
 
 import hashlib
@@ -29,6 +30,13 @@ class InputStatus:
     key: str  # what a record compares: the file's device, inode, size and times, and the mapping
     changed_ns: int  # the file's last change (ctime)
     taken_ns: int  # when the status was taken
+
+
+@dataclass(frozen=True)
+class Landing:
+    name: str  # of the landed files, under landing/files and landing/file_rejects
+    accepted: int
+    rejected: int
 
 
 def records_dir() -> Path:
@@ -53,22 +61,23 @@ def status_of(source: Path, mapping_fingerprint: str) -> InputStatus | None:
     return InputStatus(key, status.st_ctime_ns, taken_ns)
 
 
-def landed_name(source: Path, status: InputStatus | None) -> str | None:
-    """The name source was landed under, if it still has the status recorded then."""
+def landed(source: Path, status: InputStatus | None) -> Landing | None:
+    """How source was landed, if it still has the status recorded then."""
     if status is None:
         return None
     try:
         record = json.loads(record_path(source).read_text())
-    except (OSError, ValueError):
-        return None
-    if isinstance(record, dict) and record.get("source") == str(source) and record.get("status") == status.key:
-        return record.get("landed")
+        if record["source"] == str(source) and record["status"] == status.key:
+            return Landing(record["landed"], record["accepted"], record["rejected"])
+    except (OSError, ValueError, TypeError, KeyError):
+        pass  # no record, or not one this moodcast writes: the file is hashed
     return None
 
 
-def remember(source: Path, status: InputStatus | None, mapping_fingerprint: str, landed: str) -> None:
-    """Record that source, which had `status` before it was read, is landed as `landed`: if it still has that
-    status, and nothing had changed it for QUIET_SECONDS before it was taken."""
+def remember(source: Path, status: InputStatus | None, mapping_fingerprint: str, landing: Landing) -> None:
+    """Record that source, which had `status` before it was read, is landed as `landing` says: if it still has
+    that status, and nothing had changed it for QUIET_SECONDS before it was taken. Only once the landing is whole
+    (what earlier versions of source landed removed): a recorded input is left alone."""
     if status is None or status.changed_ns > status.taken_ns - QUIET_SECONDS * 1_000_000_000:
         return
     now = status_of(source, mapping_fingerprint)
@@ -76,4 +85,5 @@ def remember(source: Path, status: InputStatus | None, mapping_fingerprint: str,
         return
     records_dir().mkdir(parents=True, exist_ok=True)
     with replacing(record_path(source)) as temporary:
-        temporary.write_text(json.dumps({"source": str(source), "status": status.key, "landed": landed}))
+        temporary.write_text(json.dumps({"source": str(source), "status": status.key, "landed": landing.name,
+                                         "accepted": landing.accepted, "rejected": landing.rejected}))
