@@ -43,7 +43,7 @@ def parse_args() -> argparse.Namespace:
 def ingest_files(paths: list[Path], mapping_file: Path | None) -> None:
     mapping = read_mapping(mapping_file) if mapping_file else ColumnMapping()
     failures: list[MoodcastError] = []
-    left_alone: list[IngestResult] = []
+    left_alone: dict[Path, IngestResult] = {}
     # One file ingest at a time per MOODCAST_HOME: two would write the same temporary files.
     with warehouse.exclusive("ingest-files", "file ingest"):
         for path in paths:
@@ -57,7 +57,7 @@ def ingest_files(paths: list[Path], mapping_file: Path | None) -> None:
                 print(f"error: {failures[-1]}", file=sys.stderr)
                 continue
             if result.unchanged:
-                left_alone.append(result)
+                left_alone[path] = result
             else:
                 report(path, result)
     if left_alone:
@@ -67,13 +67,14 @@ def ingest_files(paths: list[Path], mapping_file: Path | None) -> None:
         raise type(error)(f"{len(failures)} of {len(paths)} file(s) could not be ingested; see above")
 
 
-def report_unchanged(results: list[IngestResult]) -> None:
+def report_unchanged(results: dict[Path, IngestResult]) -> None:
     """One line for the files landed before and unchanged since, however many: cron hands the nightly run every
     drop ever delivered, and its log would otherwise grow by a line per past drop every night."""
-    accepted, rejected = sum(result.accepted for result in results), sum(result.rejected for result in results)
+    accepted = sum(result.accepted for result in results.values())
+    rejected = sum(result.rejected for result in results.values())
     if len(results) == 1:
-        landed = results[0].landed.relative_to(settings.home())
-        print(f"{results[0].source}: unchanged since it was landed as {landed} "
+        (path, result), = results.items()
+        print(f"{path}: unchanged since it was landed as {result.landed.relative_to(settings.home())} "
               f"({accepted} accepted, {rejected} rejected); nothing to do")
     else:
         print(f"{len(results)} files unchanged since they were landed ({accepted:,} rows accepted, "

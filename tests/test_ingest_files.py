@@ -201,6 +201,9 @@ def test_past_drops_left_alone_take_one_line_of_the_nightly_log(tmp_path, home):
         f"{drops[2]}: 3 rows: 3 accepted, 0 rejected → landing/files/{landed_name(home, drops[2])}",
         "2 files unchanged since they were landed (3 rows accepted, 0 rejected, in all); nothing to do",
     ]
+    alone = run_command("ingest", "files", drops[1].name, home=home, cwd=tmp_path)  # named as the user named it
+    assert alone.stdout == (f"{drops[1].name}: unchanged since it was landed as landing/files/"
+                            f"{landed_name(home, drops[1])} (2 accepted, 0 rejected); nothing to do\n")
 
 
 def landed_name(home: Path, source: Path) -> str:
