@@ -48,6 +48,10 @@ by pipeline ratio, and each_night lists every night's:
                         it on every night from the third on, when publishing patches the snapshot two nights
                         old instead of writing the warehouse whole (on the second night there is none yet);
                         later_delta_ratio = later_delta / pipeline; per stage in later_delta
+  ingest_past_drops_seconds, ingest_one_past_drop_seconds
+                        `ingest files` over a year of past drops (past_drops files of 1,000 tracks), all landed
+                        before and left alone since, as cron's glob of every drop delivered hands them to the nightly
+                        run on a night with nothing new, and over one of them (medians of 3, in a home of its own)
   ingest_csv_seconds, ingest_csv_peak_rss_mb
                         `ingest files` on the catalog's first 1 M and 3 M tracks written as CSV (each in a home
                         of its own), by rows: whether the CSV reader's memory grows with the file
@@ -73,10 +77,11 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.catalog import SEED_CSV, catalog_csv, drop, generate_catalog
+from bench.catalog import SEED_CSV, catalog_csv, drop, generate_catalog, past_drops
 from bench.drift import drift_cost
 from bench.floors import floor_seconds, pipeline_floor
 from bench.reference import measure_reference, step
+from ingest.unchanged import QUIET_SECONDS
 from moodcast import settings, tensorflow_env
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -93,6 +98,8 @@ NIGHT_SUMMARY = ("pipeline_floor_seconds", "pipeline_seconds", "pipeline_ratio",
                  "noop_seconds", "noop_share", "later_delta_seconds", "later_delta_ratio", "floor_seconds", "seconds",
                  "ratio", "rows_per_s")
 DELTA_SHARE = 0.01  # a nightly drop: 1 % of the catalog, half new tracks and half changed ones
+PAST_DROPS, PAST_DROP_ROWS = 365, 1_000  # a year of nightly drops, as cron's glob hands them to the nightly run
+PAST_DROP_RUNS = 3
 CSV_INGEST_ROWS = (1_000_000, 3_000_000)  # the CSV catalogs ingested: two sizes, to see memory against size
 SUMMARY = re.compile(r"scored ([\d,]+) tracks, skipped ([\d,]+) unchanged.* in ([\d.]+) s \(([\d,]+) rows/s\) "
                      r"with model (\S+) \((.+)\)$", re.MULTILINE)
@@ -239,6 +246,24 @@ def csv_ingest(home: Path, catalog: Path, rows: int) -> dict:
     return figures
 
 
+def past_drops_ingest(home: Path, catalog: Path) -> dict:
+    """`ingest files` over PAST_DROPS past drops, landed before and left alone since, and over one of them, in a
+    home of its own: what a night with nothing new pays for every drop it has seen (medians of PAST_DROP_RUNS)."""
+    step(f"ingesting {PAST_DROPS} past drops again, nothing new")
+    scratch = home / "past-drops"
+    drops = [str(path) for path in in_process_of_its_own(past_drops, catalog, scratch / "drops", PAST_DROPS,
+                                                         PAST_DROP_ROWS)]
+    time.sleep(QUIET_SECONDS)  # delivered: left alone since they were written, as past drops are
+    run("ingest", "files", *drops, home=scratch)
+    every, one = [], []
+    for _ in range(PAST_DROP_RUNS):  # alternated: this machine's speed drifts
+        every.append(run("ingest", "files", *drops, home=scratch)[0])
+        one.append(run("ingest", "files", drops[0], home=scratch)[0])
+    shutil.rmtree(scratch)
+    return {"past_drops": PAST_DROPS, "ingest_past_drops_seconds": round(statistics.median(every), 2),
+            "ingest_one_past_drop_seconds": round(statistics.median(one), 2)}
+
+
 def pipeline_targets_met(figures: dict) -> dict:
     return {
         "pipeline_ratio": figures["pipeline_ratio"] <= PIPELINE_TARGETS["pipeline_ratio"],
@@ -301,6 +326,7 @@ def bench(args: argparse.Namespace, home: Path) -> dict:
     dropped = in_process_of_its_own(drop, home, catalog, delta_rows, args.seed)
     later_drop = in_process_of_its_own(drop, home, catalog, delta_rows, args.seed + 10, "bench-drop-later")
     figures |= csv_ingest(home, catalog, args.rows)
+    figures |= past_drops_ingest(home, catalog)
     step("ingesting the seed (labels) and training, so that the nightly run has a model")
     run("ingest", "files", str(SEED_CSV), home=warehouse_home)
     run("moodcast.build", home=warehouse_home)

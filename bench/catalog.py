@@ -59,6 +59,18 @@ def drop(home: Path, catalog: Path, rows: int, seed: int, name: str = "bench-dro
     return path
 
 
+def past_drops(catalog: Path, folder: Path, count: int, rows: int) -> list[Path]:
+    """count drops of `rows` tracks each, taken in turn from the catalog's first row group, as a year of nightly
+    drops delivered to one folder."""
+    tracks = pq.ParquetFile(catalog).read_row_group(0)
+    folder.mkdir(parents=True)
+    paths = []
+    for number in range(count):
+        paths.append(folder / f"drop-{number:03d}.parquet")
+        pq.write_table(tracks.slice(number * rows % len(tracks), rows), paths[-1])
+    return paths
+
+
 def catalog_csv(catalog: Path, path: Path, rows: int) -> Path:
     """The catalog's first rows written as CSV (what a user's export looks like), for the CSV ingest's figures."""
     pl.scan_parquet(catalog).head(rows).sink_csv(path)
