@@ -143,11 +143,11 @@ def scoring(home: Path, floor: float, *options: str) -> dict:
     """`python -m score` in its own process, as its last line reports it, and the process's peak RSS."""
     process_seconds, output, peak_rss_mb = run("score", *options, home=home)
     print(output, flush=True)
-    return scoring_figures(output, floor, process_seconds, peak_rss_mb)
+    return scoring_figures(output, floor, process_seconds, peak_rss_mb) | published_figures(output)
 
 
 def scoring_figures(output: str, floor: float, process_seconds: float, peak_rss_mb: int) -> dict:
-    """A scoring run's figures, from its output (its last line, its export's and publication's log lines)."""
+    """A scoring run's figures, from its output's last line."""
     scored, _, seconds, _, version, engine = SUMMARY.search(output).groups()
     scored, seconds = int(scored.replace(",", "")), float(seconds)
     return {
@@ -157,13 +157,18 @@ def scoring_figures(output: str, floor: float, process_seconds: float, peak_rss_
         "ratio": round(seconds / floor, 2),
         "peak_rss_mb": peak_rss_mb,
         "process_seconds": round(process_seconds, 1),
-        "export_seconds": float(EXPORTED.search(output).group(1)),
-        "publish_seconds": float(PUBLISHED.search(output).group(3)),
-        "published_mb": float(PUBLISHED.search(output).group(1)),
-        "publish_written_mb": float(PUBLISHED.search(output).group(2)),
         "engine": engine,
         "model_version": version,
     }
+
+
+def published_figures(output: str) -> dict:
+    """What a run's export and publication log lines say (0 for what it did not write: nothing had changed)."""
+    exported, published = EXPORTED.search(output), PUBLISHED.search(output)
+    return {"export_seconds": float(exported.group(1)) if exported else 0.0,
+            "publish_seconds": float(published.group(3)) if published else 0.0,
+            "published_mb": float(published.group(1)) if published else 0.0,
+            "publish_written_mb": float(published.group(2)) if published else 0.0}
 
 
 def reference(version: str, rows: int) -> dict:
@@ -220,11 +225,9 @@ def nightly(home: Path, *files: Path) -> tuple[dict, str]:
     seconds, output, _ = run("nightly", *map(str, files), home=home)
     done = NIGHTLY.search(output)
     ingest, build, score, ingested_mb, peak_mb, dbt_mb = map(float, done.groups())
-    exported, published = EXPORTED.search(output), PUBLISHED.search(output)
     return {"seconds": round(seconds, 2), "ingest_seconds": ingest, "build_seconds": build,
             "score_process_seconds": score, "start_seconds": round(seconds - ingest - build - score, 2),
-            "export_seconds": float(exported.group(1)) if exported else 0.0,
-            "publish_written_mb": float(published.group(2)) if published else 0.0,
+            **published_figures(output),
             # One process: its peak after ingest, dbt's (a process of its own), and the process's in all (scoring's)
             "stage_peak_rss_mb": {"ingest": int(ingested_mb), "build": int(dbt_mb), "score_process": int(peak_mb)},
             }, output

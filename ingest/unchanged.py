@@ -68,7 +68,7 @@ def landed(source: Path, status: InputStatus | None) -> Landing | None:
     try:
         record = json.loads(record_path(source).read_text())
         if record["source"] == str(source) and record["status"] == status.key:
-            return Landing(record["landed"], record["accepted"], record["rejected"])
+            return Landing(str(record["landed"]), int(record["accepted"]), int(record["rejected"]))
     except (OSError, ValueError, TypeError, KeyError):
         pass  # no record, or not one this moodcast writes: the file is hashed
     return None
