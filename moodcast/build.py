@@ -5,7 +5,8 @@ hands dbt the absolute MOODCAST_HOME, so the views it creates work from any dire
 Like every stage that changes the warehouse, it waits for the one running (up to
 MOODCAST_LOCK_TIMEOUT seconds, then exit 75) and publishes moods.duckdb when dbt succeeds.
 dbt writes its target/ and logs/ under $MOODCAST_HOME/dbt.
-Extra arguments go to dbt, e.g. `python -m moodcast.build --select track_features`.
+Extra arguments go to dbt, e.g. `python -m moodcast.build --select track_features`; `--quiet` (`-q`), as every
+stage command has it, logs warnings and errors only, and dbt prints its errors only.
 Builds are incremental (dbt_project/models/intermediate/_intermediate.yml): a build takes in the landed
 files that are new or changed since the last one; `--full-refresh` rebuilds everything from the landing zone.
 A build with nothing landed and the dbt project unchanged since the last one does not run dbt at all.
@@ -38,6 +39,7 @@ log = logging.getLogger("moodcast.build")
 # the two); no row while a build runs, or after any other dbt run.
 BUILD_INPUTS = "build_inputs"
 FULL_REFRESH = "--full-refresh"
+QUIET_FLAGS = ("--quiet", "-q")  # dbt's spellings, which moodcast.build takes as its own
 WRITE_PROBE_BYTES = 1 << 20  # less free space than this, and dbt cannot even write its logs
 DBT_SOURCE_FOLDERS = ("models", "macros", "tests")  # dbt_project.yml's model-paths, macro-paths and test-paths
 
@@ -159,10 +161,14 @@ def require_writable(home: Path) -> None:
 
 
 def main() -> None:
-    if exit_code := dbt_build(sys.argv[1:]):
+    # Taken here rather than handed to dbt among the arguments: any argument makes a build one that selects,
+    # which records no fingerprint, and the next scoring run would plan from the whole catalog.
+    arguments = [argument for argument in sys.argv[1:] if argument not in QUIET_FLAGS]
+    quiet = len(arguments) < len(sys.argv[1:])
+    cli.configure_logging(quiet)
+    if exit_code := dbt_build(arguments, quiet=quiet):
         sys.exit(exit_code)
 
 
 if __name__ == "__main__":
-    cli.configure_logging()
     cli.run(main)

@@ -16,7 +16,7 @@ import pytest
 
 from ingest.files import ingest_file
 from moodcast import settings
-from moodcast.build import FULL_REFRESH, dbt_build
+from moodcast.build import BUILD_INPUTS, FULL_REFRESH, dbt_build
 from tests.conftest import SEED_CSV, SEED_TRACKS, query, run_ok
 
 MARTS = ("track_features", "training_examples", "label_conflicts", "int_track_observations")
@@ -111,6 +111,18 @@ def test_a_build_with_nothing_new_does_not_run_dbt(night):
     for log in night["logs"]:
         assert "nothing landed and the dbt project is unchanged since the last build: nothing to build" in log
         assert "Running with dbt" not in log
+
+
+@pytest.mark.parametrize("flag", ["--quiet", "-q"])
+def test_a_quiet_build_prints_errors_only_and_is_still_a_whole_build(tmp_path, flag):
+    home = tmp_path / "home"
+    run_ok("ingest", "files", str(SEED_CSV), home=home)
+
+    result = run_ok("moodcast.build", flag, home=home)
+
+    assert (result.stdout, result.stderr) == ("", "")
+    # A whole build's record: the next build with nothing new runs no dbt, and scoring plans from what changed.
+    assert query(f"select count(*) from {BUILD_INPUTS}", database=home / "moods.duckdb") == [(1,)]
 
 
 def test_a_full_refresh_gives_the_tables_the_incremental_builds_gave(night):
