@@ -163,8 +163,8 @@ def require_writable(home: Path) -> None:
 def main() -> None:
     # Taken here rather than handed to dbt among the arguments: any argument makes a build one that selects,
     # which records no fingerprint, and the next scoring run would plan from the whole catalog.
+    quiet = any(flag in sys.argv[1:] for flag in QUIET_FLAGS)
     arguments = [argument for argument in sys.argv[1:] if argument not in QUIET_FLAGS]
-    quiet = len(arguments) < len(sys.argv[1:])
     cli.configure_logging(quiet)
     if exit_code := dbt_build(arguments, quiet=quiet):
         sys.exit(exit_code)
