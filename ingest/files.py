@@ -119,20 +119,23 @@ def landed_paths(landed_name: str) -> tuple[Path, Path]:
     return source_dir("files") / landed_name, source_dir("file_rejects") / landed_name
 
 
+def is_landed(landed_name: str) -> bool:
+    return all(path.exists() for path in landed_paths(landed_name))
+
+
 def still_landed(path: Path, landing: unchanged.Landing) -> IngestResult | None:
     """What path landed as `landing` records, if both its files are still there. Nothing else is looked at: a
     landing is recorded once it is whole, what earlier versions of path landed removed."""
-    tracks_path, rejects_path = landed_paths(landing.name)
-    if not (tracks_path.exists() and rejects_path.exists()):
+    if not is_landed(landing.name):
         return None
-    return IngestResult(path, tracks_path, landing.accepted, landing.rejected, unchanged=True)
+    return IngestResult(path, landed_paths(landing.name)[0], landing.accepted, landing.rejected, unchanged=True)
 
 
 def landed_before(path: Path, landed_name: str) -> IngestResult | None:
     """What path landed as landed_name, if both its files are there."""
-    tracks_path, rejects_path = landed_paths(landed_name)
-    if not (tracks_path.exists() and rejects_path.exists()):
+    if not is_landed(landed_name):
         return None
+    tracks_path, rejects_path = landed_paths(landed_name)
     remove_superseded(path, keep=landed_name)  # a run stopped between landing and removing left them
     return IngestResult(path, tracks_path, row_count(tracks_path), row_count(rejects_path), unchanged=True)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from moodcast import settings
+from moodcast.child_process import shell_status
 from tests.conftest import SEED_CSV, run_ok
 
 
@@ -49,11 +50,6 @@ def is_gone(pid: int, timeout_s: float = 5) -> bool:
             return True
         time.sleep(0.05)
     return False
-
-
-def shell_status(returncode: int) -> int:
-    """A process's exit status as a shell reports it: 128 + N for one that signal N ended."""
-    return 128 - returncode if returncode < 0 else returncode
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
