@@ -30,7 +30,7 @@ def tracks(rows: pl.DataFrame, path: Path, tempo: float) -> Path:
 
 
 def state(home: Path) -> dict:
-    """Each mart's rows, sorted, and what the last build took in and recomputed."""
+    """Each mart's rows, sorted, what the last build took in and recomputed, and how track_features is declared."""
     with duckdb.connect(str(home / "moods.duckdb"), read_only=True) as connection:
         def rows(sql: str) -> list[tuple]:
             return sorted(connection.execute(sql).fetchall(), key=repr)
@@ -41,6 +41,8 @@ def state(home: Path) -> dict:
             "changed_tracks": {row[0] for row in rows("select track_id from int_changed_tracks")},
             "changes": {(Path(file).name.rsplit("-", 1)[0], change)
                         for file, change in rows("select landed_file, change from int_landed_changes")},
+            "track_features_ddl": connection.execute(
+                "select sql from duckdb_tables() where table_name = 'track_features'").fetchone()[0],
         }
 
 
@@ -130,6 +132,11 @@ def test_a_full_refresh_gives_the_tables_the_incremental_builds_gave(night):
 
     for table in MARTS:
         assert states["full_refresh"][table] == states["replaced"][table], table
+
+
+def test_track_ids_are_stored_uncompressed_from_the_first_build_on(night):
+    for event in ("first", "drop", "replaced", "full_refresh"):
+        assert "track_id VARCHAR USING COMPRESSION Uncompressed," in night["states"][event]["track_features_ddl"], event
 
 
 def test_a_file_ingested_earlier_but_built_later_does_not_override_newer_features(tmp_path):

@@ -8,6 +8,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
+    column_compression={'track_id': 'uncompressed'},
     pre_hook="{% if is_incremental() %}{{ set_aside_changed_tracks() }}{% endif %}"
 ) }}
 -- depends_on: {{ ref('int_build_scope') }}, {{ ref('int_changed_tracks') }}, {{ ref('int_landed_changes') }}, {{ ref('int_landed_observations') }}
