@@ -4,6 +4,9 @@ import re
 
 from moodcast.errors import BadInputError
 
+ID_PATTERN = r"[0-9A-Za-z]{22}"
+BARE_ID_PATTERN = rf"^{ID_PATTERN}$"  # an ID alone, as most files hold them
+
 
 def reference_pattern(uri_kind: str, url_kind: str) -> str:
     """The grammar of every Spotify reference: a bare ID, a `spotify:KIND:ID` URI or an
@@ -11,7 +14,7 @@ def reference_pattern(uri_kind: str, url_kind: str) -> str:
     or capturing); the ID is the group named `id`, and the first group when the kinds are literal."""
     return (
         rf"^\s*(?:spotify:{uri_kind}:|https?://open\.spotify\.com/(?:intl-[A-Za-z-]+/)?{url_kind}/)?"
-        r"(?P<id>[0-9A-Za-z]{22})(?:[?#].*)?\s*$"
+        rf"(?P<id>{ID_PATTERN})(?:[?#].*)?\s*$"
     )
 
 
