@@ -23,6 +23,10 @@ FINGERPRINT_KEY = b"moodcast.predictions_fingerprint"
 # zstd's fastest level: the export of 4 M predictions in 1.27 s against 1.6 s at DuckDB's default (3); any reader
 # reads either.
 ZSTD_LEVEL = 1
+# A column chunk keeps a dictionary while it has at most this many distinct values: mood, model_version and
+# scored_at keep theirs, and DuckDB gives up sooner on the track ids and probabilities, whose values are all
+# distinct (at 10 M tracks: 2.4 s against 2.9 s at DuckDB's default, paired, 354 MB either way).
+DICTIONARY_VALUES = 4096
 
 log = logging.getLogger("score")
 
@@ -55,7 +59,8 @@ def export_predictions(connection: duckdb.DuckDBPyConnection) -> Path | None:
     if exported_fingerprint(target) == current:
         return None
     started = time.monotonic()
-    write_parquet(connection, f"select {', '.join(EXPORTED_COLUMNS)} from predictions", target,
-                  f", compression_level {ZSTD_LEVEL}, kv_metadata {{'{FINGERPRINT_KEY.decode()}': '{current}'}}")
+    options = (f", compression_level {ZSTD_LEVEL}, dictionary_size_limit {DICTIONARY_VALUES}, "
+               f"kv_metadata {{'{FINGERPRINT_KEY.decode()}': '{current}'}}")
+    write_parquet(connection, f"select {', '.join(EXPORTED_COLUMNS)} from predictions", target, options)
     log.info("published %s in %.1f s", target, time.monotonic() - started)
     return target
