@@ -18,6 +18,8 @@ from score.store import NAME_COLUMNS
 
 log = logging.getLogger("score")
 
+# Where a plan keeps the tracks it scores: in memory (spilled to DuckDB's temporary directory when they outgrow it).
+SCRATCH = "score_scratch"
 # What a catalog without names (a catalog file) gives for them.
 NO_NAMES = "null::varchar as track_name, null::varchar as artist_name"
 
@@ -148,9 +150,13 @@ def plan(connection: duckdb.DuckDBPyConnection, catalog: Catalog, features: list
                     "features_hash from track_predictions where run_id in "
                     f"(select run_id from scoring_runs where model_version = {version}){considered}) p "
                     "on p.track_key = hash(c.track_id) and p.features_hash = c.features_hash")
-            # Counted and deleted from here; an engine reading on a connection of its own runs `rows` itself.
-            connection.execute(f"create or replace temp table to_score as {rows}")
-            planned = "to_score"
+            # Computed once, into a database every connection of this one's sees (a temporary table is its alone):
+            # counted and deleted from here, read by the engine on a connection of its own, which ran the query
+            # again (0.36 s of a drop of 100,000 tracks at 10 M).
+            connection.execute(f"attach if not exists ':memory:' as {SCRATCH}")
+            connection.execute(f"create or replace table {SCRATCH}.to_score as {rows}")
+            planned = f"{SCRATCH}.to_score"
+            rows = f"select * from {planned}"
         if changed:
             removed = count(connection, f"track_predictions where {gone}")
         else:
