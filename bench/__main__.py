@@ -13,7 +13,8 @@ a model quickly, then run the nightly stages on the catalog (below) and measure:
   floor_seconds         DuckDB writing a prediction-shaped table (track_id, the track's and artist's names,
                         a mood, four probabilities)
                         from the same track_features with the same settings and the same column
-                        declarations as `predictions`: what no scorer can beat
+                        declarations as `predictions`, into a database of its own (the warehouse stays as
+                        the night left it): what no scorer can beat
   floor_duckdb_defaults_seconds
                         the same table as a plain `create table as` writes it (compressed track ids,
                         doubles): what the floor would be without predictions' storage choices
