@@ -143,9 +143,12 @@ def plan(connection: duckdb.DuckDBPyConnection, catalog: Catalog, features: list
     else:
         gone = f"{of_this_catalog} and track_id not in (select track_id from ({catalog_rows}))"
     if predicted:
+        # A model version that has scored nothing yet (a new model) skips no track: the catalog is read as a first
+        # run reads it, without an anti join of every track to compute and keep.
+        version_scored = count(connection, f"scoring_runs where model_version = {version}") > 0
         # Joined on 64-bit hashes of the track ids, so DuckDB's hash tables hold numbers, not strings, and stay
         # in memory. Skipping a track wrongly would take its id's hash and its features' hash both colliding.
-        if not full_refresh:
+        if version_scored and not full_refresh:
             rows = (f"select c.* from ({catalog_rows}) c anti join (select hash(track_id) as track_key, "
                     "features_hash from track_predictions where run_id in "
                     f"(select run_id from scoring_runs where model_version = {version}){considered}) p "
