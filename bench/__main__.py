@@ -49,6 +49,9 @@ by pipeline ratio, and each_night lists every night's:
                         it on every night from the third on, when publishing patches the snapshot two nights
                         old instead of writing the warehouse whole (on the second night there is none yet);
                         later_delta_ratio = later_delta / pipeline; per stage in later_delta
+  dbt_floor_seconds     `dbt build` of a project of one incremental model of one row (bench.floors.dbt_floor), as a
+                        process: what no drop whose build runs dbt can beat; dbt_floor_share = dbt_floor / pipeline,
+                        the least delta_ratio such a drop can have
   ingest_past_drops_seconds, ingest_one_past_drop_seconds
                         `ingest files` over a year of past drops (past_drops files of 1,000 tracks), all landed
                         before and left alone since, as cron's glob of every drop delivered hands them to the nightly
@@ -80,7 +83,7 @@ from pathlib import Path
 
 from bench.catalog import SEED_CSV, catalog_csv, drop, generate_catalog, past_drops
 from bench.drift import drift_cost
-from bench.floors import floor_seconds, pipeline_floor
+from bench.floors import dbt_floor, floor_seconds, pipeline_floor
 from bench.reference import measure_reference, step
 from ingest.unchanged import QUIET_SECONDS
 from moodcast import settings, tensorflow_env
@@ -96,8 +99,8 @@ PIPELINE_TARGETS = {"pipeline_ratio": 3.0, "delta_ratio": 0.10, "noop_share": 0.
 # drifts from minute to minute (two runs of the same code gave pipeline ratios of 2.92 and 3.57).
 NIGHTS = 3
 NIGHT_SUMMARY = ("pipeline_floor_seconds", "pipeline_seconds", "pipeline_ratio", "delta_seconds", "delta_ratio",
-                 "noop_seconds", "noop_share", "later_delta_seconds", "later_delta_ratio", "floor_seconds", "seconds",
-                 "ratio", "rows_per_s")
+                 "noop_seconds", "noop_share", "later_delta_seconds", "later_delta_ratio", "dbt_floor_seconds",
+                 "dbt_floor_share", "floor_seconds", "seconds", "ratio", "rows_per_s")
 DELTA_SHARE = 0.01  # a nightly drop: 1 % of the catalog, half new tracks and half changed ones
 PAST_DROPS, PAST_DROP_ROWS = 365, 1_000  # a year of nightly drops, as cron's glob hands them to the nightly run
 PAST_DROP_RUNS = 3
@@ -312,6 +315,9 @@ def night(home: Path, catalog: Path, dropped: Path, later_drop: Path) -> dict:
     print(output, flush=True)
     figures["later_delta_seconds"] = figures["later_delta"]["seconds"]
     figures["later_delta_ratio"] = round(figures["later_delta_seconds"] / figures["pipeline_seconds"], 3)
+    step("dbt's floor: `dbt build` of a project of one incremental model")
+    figures["dbt_floor_seconds"] = round(dbt_floor(home.parent), 2)
+    figures["dbt_floor_share"] = round(figures["dbt_floor_seconds"] / figures["pipeline_seconds"], 3)
     return figures
 
 
@@ -352,7 +358,8 @@ def bench(args: argparse.Namespace, home: Path) -> dict:
     # ratio) gives the other figures, and every night's main ones are listed.
     median = sorted(nights, key=lambda measured: measured["pipeline_ratio"])[NIGHTS // 2]
     figures |= median
-    for ratio in ("pipeline_ratio", "delta_ratio", "noop_share", "later_delta_ratio", "ratio", "rows_per_s"):
+    for ratio in ("pipeline_ratio", "delta_ratio", "noop_share", "later_delta_ratio", "dbt_floor_share", "ratio",
+                  "rows_per_s"):
         figures[ratio] = statistics.median(measured[ratio] for measured in nights)
     figures["each_night"] = [{key: measured[key] for key in NIGHT_SUMMARY} for measured in nights]
     figures["pipeline_targets"] = PIPELINE_TARGETS

@@ -1,11 +1,27 @@
-"""What no run can beat, each measured in a process of its own (bench.__main__.in_process_of_its_own), so that
-DuckDB's memory stays out of the peak RSS of the stages the bench starts after it: scoring's floor (DuckDB
-writing a prediction-shaped table from track_features, as scoring does) and the whole nightly run's."""
+"""What no run can beat: scoring's floor (DuckDB writing a prediction-shaped table from track_features, as scoring
+does) and the whole nightly run's, each measured in a process of its own (bench.__main__.in_process_of_its_own), so
+that DuckDB's memory stays out of the peak RSS of the stages the bench starts after it; and dbt's, its processes
+its own."""
 
+import shutil
+import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import duckdb
+
+DBT_FLOOR_RUNS = 3
+# The smallest project a drop's build could be: one incremental model of one row, in a DuckDB file of its own.
+DBT_FLOOR_PROJECT = {
+    "dbt_project.yml": "name: floor\nversion: '1.0.0'\nconfig-version: 2\nprofile: floor\n"
+                       "flags:\n  send_anonymous_usage_stats: false\n  version_check: false\n",
+    "profiles.yml": "floor:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: floor.duckdb\n"
+                    "      threads: 2\n",
+    "models/one_track.sql": "{{ config(materialized='incremental', unique_key='track_id') }}\n"
+                            "select 'one' as track_id, 0.5 as energy\n",
+}
 
 
 def pipeline_floor(catalog: Path) -> float:
@@ -60,3 +76,24 @@ def floor_seconds(declared: bool = True) -> float:
         connection.execute("detach floor")
     scratch.unlink()
     return seconds
+
+
+def dbt_floor(folder: Path) -> float:
+    """`dbt build` of DBT_FLOOR_PROJECT as a process, start to end (the median of DBT_FLOOR_RUNS incremental builds
+    after the first, which creates its table): what dbt costs before it reads a row of the night's data, and so
+    what no drop whose build runs dbt can beat."""
+    project = folder / "dbt-floor"
+    for name, text in DBT_FLOOR_PROJECT.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text)
+    command = [sys.executable, "-m", "dbt.cli.main", "build", "--project-dir", ".", "--profiles-dir", "."]
+    runs = []
+    for run in range(DBT_FLOOR_RUNS + 1):
+        started = time.monotonic()
+        built = subprocess.run(command, cwd=project, capture_output=True, text=True)
+        if built.returncode != 0:
+            raise SystemExit(f"dbt build of the floor's project in {project} failed:\n{built.stdout}{built.stderr}")
+        if run:
+            runs.append(time.monotonic() - started)
+    shutil.rmtree(project)
+    return statistics.median(runs)
