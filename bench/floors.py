@@ -1,7 +1,7 @@
 """What no run can beat: scoring's floor (DuckDB writing a prediction-shaped table from track_features, as scoring
 does) and the whole nightly run's, each measured in a process of its own (bench.__main__.in_process_of_its_own), so
-that DuckDB's memory stays out of the peak RSS of the stages the bench starts after it; and dbt's, its processes
-its own."""
+that DuckDB's memory stays out of the peak RSS of the stages the bench starts after it; and dbt's, which runs in
+processes of its own."""
 
 import shutil
 import statistics
